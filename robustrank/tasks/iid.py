@@ -1,0 +1,101 @@
+"""T1 - I.I.D. performance variance (Wu et al., TOIS 2022, first robustness definition).
+
+On the in-domain test queries: the per-query distribution of every measure for the neural
+ranker and for BM25 on the same queries (mean, std, median, worst-10% mean, seeded bootstrap CI),
+a paired comparison (t-test, Wilcoxon, Cohen's d_z), the worst queries, and, when the config lists
+several checkpoints of one model, the variance across checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from robustrank.config import T1Config
+from robustrank.rankers.cache import CachedRanker
+from robustrank.stats import paired_comparison, summarize
+
+__all__ = ["IIDTask"]
+
+log = logging.getLogger(__name__)
+
+
+class IIDTask:
+    """T1: effectiveness variance over i.i.d. test queries, neural vs BM25.
+
+    Args:
+        options: The ``tasks.t1`` section.
+    """
+
+    name = "t1"
+    title = "I.I.D. performance variance"
+
+    def __init__(self, options: T1Config | None = None):
+        self.options = options or T1Config()
+
+    def run(self, ctx: Any) -> dict[str, Any]:
+        """Evaluate both systems on the in-domain queries and compare them."""
+        opt = self.options
+        coll = ctx.in_domain
+        qids = ctx.query_ids(coll)
+        runs = ctx.runs(coll)
+        per_query = {"neural": ctx.evaluate(runs["neural"], coll, qids), "bm25": ctx.evaluate(runs["bm25"], coll, qids)}
+        stat_kw = {"confidence": opt.confidence, "n_resamples": opt.bootstrap_samples}
+        measures: dict[str, Any] = {}
+        for m in ctx.config.measures:
+            neural = [per_query["neural"][m][q] for q in qids]
+            bm25 = [per_query["bm25"][m][q] for q in qids]
+            seed = int(ctx.rng("t1", m).integers(2**31))
+            measures[m] = {
+                "neural": summarize(neural, seed=seed, worst_fraction=opt.worst_fraction, **stat_kw),
+                "bm25": summarize(bm25, seed=seed, worst_fraction=opt.worst_fraction, **stat_kw),
+                "comparison": paired_comparison(neural, bm25, seed=seed, **stat_kw),
+            }
+        first = ctx.config.measures[0]
+        diffs = sorted(qids, key=lambda q: (per_query["neural"][first][q], q))
+        worst = [
+            {
+                "query_id": q,
+                "query": coll.queries[q].text,
+                "neural": per_query["neural"][first][q],
+                "bm25": per_query["bm25"][first][q],
+            }
+            for q in diffs[:10]
+        ]
+        result: dict[str, Any] = {
+            "dataset": coll.name,
+            "n_queries": len(qids),
+            "unjudged_queries_skipped": len(coll.unjudged_query_ids()),
+            "candidate_depth": ctx.config.candidates.depth,
+            "measures": measures,
+            "worst_queries": {"measure": first, "queries": worst},
+            "per_query": per_query,
+        }
+        if ctx.config.ranker.checkpoints:
+            result["checkpoints"] = self._checkpoints(ctx, coll, qids, per_query["neural"])
+        return result
+
+    def _checkpoints(self, ctx: Any, coll: Any, qids: list[str], main: dict[str, dict[str, float]]) -> dict[str, Any]:
+        """Across-checkpoint variance: aggregate mean per checkpoint, their std, per-query std."""
+        from robustrank.audit import build_ranker
+
+        rc = ctx.config.ranker
+        names = [rc.model or rc.type, *rc.checkpoints]
+        values = [main]
+        for ckpt in rc.checkpoints:
+            ranker = CachedRanker(build_ranker(rc.model_copy(update={"model": ckpt, "checkpoints": []}), ctx.config), rc.cache_size)
+            run = ctx.rerank_queries(coll, ctx.runs(coll)["queries"], ranker=ranker, desc=f"rerank {ckpt}")["neural"]
+            values.append(ctx.evaluate(run, coll, qids))
+        out: dict[str, Any] = {"checkpoints": names, "measures": {}}
+        for m in ctx.config.measures:
+            mat = np.array([[v[m][q] for q in qids] for v in values])
+            means = mat.mean(axis=1)
+            out["measures"][m] = {
+                "means": dict(zip(names, means.tolist())),
+                "mean_of_means": float(means.mean()),
+                "std_of_means": float(means.std(ddof=1)) if len(names) > 1 else None,
+                "mean_per_query_std": float(mat.std(axis=0, ddof=1).mean()) if len(names) > 1 else None,
+            }
+        return out

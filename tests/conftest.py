@@ -1,0 +1,118 @@
+"""Shared fixtures: a tiny BEIR collection and tiny random BERT rankers built from a config."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TINY = FIXTURES / "tiny"
+REPO = Path(__file__).resolve().parent.parent
+
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def _vocab() -> list[str]:
+    from robustrank.text import words
+
+    seen: dict[str, None] = {}
+    for name in ("corpus.jsonl", "queries.jsonl"):
+        for line in (TINY / name).read_text().splitlines():
+            obj = json.loads(line)
+            for w in words(obj.get("title", "") + " " + obj["text"]):
+                seen[w] = None
+    extra = "the of a and with to in for by on at is are how what query document script alert".split()
+    for w in extra:
+        seen[w] = None
+    return SPECIAL + sorted(seen) + [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + list("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _build_tiny_bert(folder: Path, *, kind: str, seed: int) -> Path:
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertModel, BertTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = _vocab()
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tok = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    tok.save_pretrained(folder)
+    cfg = BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128, num_labels=1,
+    )
+    torch.manual_seed(seed)
+    model = BertModel(cfg) if kind == "bi" else BertForSequenceClassification(cfg)
+    model.save_pretrained(folder, safe_serialization=True)
+    if kind == "bi":
+        (folder / "modules.json").write_text(json.dumps([
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ]))
+        (folder / "1_Pooling").mkdir(exist_ok=True)
+        (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True}))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bi_encoder(tmp_path_factory) -> Path:
+    """A 2-layer random BERT bi-encoder folder (mean pooling, normalised -> cosine)."""
+    return _build_tiny_bert(tmp_path_factory.mktemp("tiny-bi"), kind="bi", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_bi_encoder_b(tmp_path_factory) -> Path:
+    """A second checkpoint of the tiny bi-encoder (another seed)."""
+    return _build_tiny_bert(tmp_path_factory.mktemp("tiny-bi-b"), kind="bi", seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_cross_encoder(tmp_path_factory) -> Path:
+    """A 2-layer random BERT cross-encoder folder (one-logit head)."""
+    return _build_tiny_bert(tmp_path_factory.mktemp("tiny-ce"), kind="ce", seed=0)
+
+
+@pytest.fixture()
+def tiny_dataset(tmp_path) -> Path:
+    """A writable copy of the tiny BEIR collection (12 docs, 5 queries of which 4 judged)."""
+    dst = tmp_path / "tiny"
+    shutil.copytree(TINY, dst)
+    return dst
+
+
+def write_config(path: Path, text: str) -> Path:
+    """Write a YAML config file and return its path."""
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture()
+def tiny_config(tmp_path, tiny_dataset, tiny_bi_encoder) -> Path:
+    """A complete audit config over the tiny collection and tiny bi-encoder."""
+    return write_config(tmp_path / "model.yaml", f"""
+name: tiny
+seed: 7
+ranker:
+  type: bi-encoder
+  model: {tiny_bi_encoder}
+  batch_size: 4
+  device: cpu
+candidates:
+  depth: 10
+datasets:
+  in_domain:
+    path: {tiny_dataset}
+tasks:
+  t1:
+    bootstrap_samples: 200
+output:
+  dir: {tmp_path / 'out'}
+""")
