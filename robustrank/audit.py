@@ -17,6 +17,7 @@ from robustrank.plugins import load_plugin
 from robustrank.rankers.base import Ranker, SupportsFingerprint
 from robustrank.rankers.cache import CachedRanker
 from robustrank.results import SCHEMA_VERSION, environment, write_json_atomic
+from robustrank.tasks.base import TaskSkipped
 
 __all__ = ["build_ranker", "run_audit"]
 
@@ -100,6 +101,9 @@ def run_audit(config: AuditConfig, *, out_dir: str | Path | None = None, progres
             log.info("task %s: %s", key, getattr(cls, "title", key))
             result = cls(options).run(ctx)
             tasks[key] = {"status": "ok", "title": getattr(cls, "title", key), "result": result}
+        except TaskSkipped as skip:
+            log.info("task %s skipped: %s", key, skip)
+            tasks[key] = {"status": "skipped", "title": getattr(cls, "title", key), "reason": str(skip)}
         except Exception as exc:  # a crashing task is recorded, not fatal
             log.error("task %s failed: %s", key, exc)
             log.debug("task %s traceback", key, exc_info=True)
@@ -133,6 +137,7 @@ def run_audit(config: AuditConfig, *, out_dir: str | Path | None = None, progres
             "datasets": {n: d["sha256"] for n, d in datasets.items()},
         },
         "datasets": datasets,
+        "lexicon": ctx.lexicon_info(),
         "score_cache": ranker.stats(),
         "timings": {k: round(v, 3) for k, v in ctx.timings.items()},
         "tasks": tasks,

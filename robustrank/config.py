@@ -37,6 +37,9 @@ __all__ = [
     "OutputConfig",
     "RankerConfig",
     "T1Config",
+    "T2Config",
+    "T3Config",
+    "VariationSpec",
     "TasksConfig",
     "load_config",
     "parse_config",
@@ -180,10 +183,59 @@ class T1Config(_Strict):
     worst_fraction: float = Field(0.1, gt=0, le=1, description="Share of worst queries averaged.")
 
 
+class VariationSpec(_Strict):
+    """One query variation of T2."""
+
+    name: Literal["typo", "synonym", "shuffle", "stopword_drop", "stopword_insert", "combined"]
+    rate: float = Field(0.25, ge=0, le=1, description="Share of eligible words (or characters) edited.")
+
+
+def _default_variations() -> list[VariationSpec]:
+    return [
+        VariationSpec(name="typo", rate=0.25),
+        VariationSpec(name="synonym", rate=0.5),
+        VariationSpec(name="shuffle", rate=1.0),
+        VariationSpec(name="stopword_drop", rate=1.0),
+        VariationSpec(name="stopword_insert", rate=0.3),
+        VariationSpec(name="combined", rate=0.25),
+    ]
+
+
+_CORRECTIONS = Literal["holm", "bonferroni", "holm-sidak", "sidak", "simes-hochberg", "hommel", "fdr_bh", "fdr_by"]
+
+
+class T2Config(_Strict):
+    """T2: unseen query variations and query types (OOD, first perspective)."""
+
+    enabled: bool = True
+    variations: list[VariationSpec] = Field(default_factory=_default_variations)
+    rerank_candidates: Literal["variant", "original"] = Field(
+        "variant",
+        description="variant: the perturbed query goes through the whole pipeline (BM25 retrieves with it, "
+        "the ranker re-ranks); original: the ranker re-ranks the original query's candidates.",
+    )
+    slices: bool = Field(True, description="Report query-type and length slices.")
+    correction: _CORRECTIONS = Field("holm", description="statsmodels multipletests method across all comparisons.")
+    alpha: float = Field(0.05, gt=0, lt=1)
+    bootstrap_samples: int = Field(1000, gt=0)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    max_examples: int = Field(20, ge=0, description="Variant examples per variation kept for the report (all per-query values are kept).")
+
+
+class T3Config(_Strict):
+    """T3: unseen domains (OOD, second perspective); the OOD collections come from datasets.ood."""
+
+    enabled: bool = True
+    bootstrap_samples: int = Field(1000, gt=0)
+    confidence: float = Field(0.95, gt=0, lt=1)
+
+
 class TasksConfig(_Strict):
     """Which robustness tasks run, with their options."""
 
     t1: T1Config = Field(default_factory=T1Config)
+    t2: T2Config = Field(default_factory=T2Config)
+    t3: T3Config = Field(default_factory=T3Config)
 
 
 class GateConfig(_Strict):
@@ -209,6 +261,11 @@ class AuditConfig(_Strict):
         description="ir-measures measure strings, e.g. nDCG@10, RR@10, AP@100, R@100.",
     )
     max_queries: int | None = Field(None, gt=0, description="Use only the first N judged queries.")
+    lexicon: str | None = Field(
+        None,
+        description="Synonym table (robustrank lexicon format, e.g. your own counter-fitted neighbours); "
+        "null = the bundled WordNet+GloVe lexicon.",
+    )
     ranker: RankerConfig
     candidates: CandidatesConfig = Field(default_factory=CandidatesConfig)
     datasets: DatasetsConfig

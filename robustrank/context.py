@@ -50,6 +50,7 @@ class AuditContext:
         self._collections: dict[str, Collection] = {}
         self._bm25: dict[str, Any] = {}
         self._runs: dict[str, dict[str, Any]] = {}
+        self._lexicon: Any = None
 
     # -- data ---------------------------------------------------------------------------------
     def collection(self, ds: DatasetConfig) -> Collection:
@@ -79,6 +80,20 @@ class AuditContext:
     def rng(self, *parts: object) -> np.random.Generator:
         """A generator seeded from the audit seed and ``parts`` (e.g. task name, query id)."""
         return np.random.default_rng(derive_seed(self.seed, *parts))
+
+    @property
+    def lexicon(self):
+        """The synonym lexicon (``lexicon:`` of the config, else the bundled one), loaded once."""
+        if self._lexicon is None:
+            from robustrank.lexicon import Lexicon
+
+            path = self.config.resolve(self.config.lexicon) if self.config.lexicon else None
+            self._lexicon = Lexicon.load(path)
+        return self._lexicon
+
+    def lexicon_info(self) -> dict[str, Any] | None:
+        """Provenance of the lexicon if a task used it (name, version, sha256), else None."""
+        return self._lexicon.info if self._lexicon is not None else None
 
     # -- systems ------------------------------------------------------------------------------
     def bm25(self, coll: Collection):

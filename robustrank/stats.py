@@ -13,7 +13,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["summarize", "bootstrap_ci", "paired_comparison", "correct_pvalues", "worst_mean"]
+__all__ = [
+    "summarize",
+    "bootstrap_ci",
+    "paired_comparison",
+    "metric_drop",
+    "group_gap",
+    "domain_gap",
+    "correct_pvalues",
+    "worst_mean",
+]
 
 
 def _clean(x: float) -> float | None:
@@ -142,4 +151,136 @@ def correct_pvalues(pvalues: Mapping[str, float | None], method: str = "holm", a
     if names:
         _, corrected, _, _ = multipletests([pvalues[k] for k in names], alpha=alpha, method=method)
         out.update({k: float(v) for k, v in zip(names, corrected)})
+    return out
+
+
+def metric_drop(
+    original: Sequence[float], perturbed: Sequence[float], *, confidence: float = 0.95, n_resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Effectiveness lost under a perturbation, per query paired (original vs perturbed).
+
+    drop = mean(original - perturbed) (positive = worse under perturbation);
+    relative_drop = drop / mean(original). Tests are those of :func:`paired_comparison`.
+
+    Returns:
+        n, original_mean, perturbed_mean, drop, relative_drop, drop_ci_low/high, t_pvalue,
+        wilcoxon_pvalue, cohens_dz, improved/worsened/unchanged query counts, notes.
+    """
+    c = paired_comparison(original, perturbed, confidence=confidence, n_resamples=n_resamples, seed=seed)
+    orig = np.asarray(original, dtype=np.float64)
+    pert = np.asarray(perturbed, dtype=np.float64)
+    return {
+        "n": c["n"],
+        "original_mean": _clean(orig.mean()) if orig.size else None,
+        "perturbed_mean": _clean(pert.mean()) if pert.size else None,
+        "drop": c["mean_diff"],
+        "relative_drop": _clean(c["mean_diff"] / orig.mean()) if orig.size and orig.mean() != 0 else None,
+        "drop_ci_low": c["diff_ci_low"],
+        "drop_ci_high": c["diff_ci_high"],
+        "t_pvalue": c["t_pvalue"],
+        "wilcoxon_pvalue": c["wilcoxon_pvalue"],
+        "cohens_dz": c["cohens_dz"],
+        "worsened": c["wins"],
+        "improved": c["losses"],
+        "unchanged": c["ties"],
+        "notes": c["notes"],
+    }
+
+
+def group_gap(
+    group: Sequence[float], rest: Sequence[float], *, confidence: float = 0.95, n_resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Difference between a slice of queries and the remaining queries (independent samples).
+
+    gap = mean(group) - mean(rest), with a bootstrap CI (both samples resampled independently,
+    ``scipy.stats.bootstrap``) and Welch's t-test (``scipy.stats.ttest_ind(equal_var=False)``).
+
+    Returns:
+        n, n_rest, mean, rest_mean, gap, gap_ci_low/high, pvalue (None where undefined).
+    """
+    from scipy import stats
+
+    g = np.asarray(group, dtype=np.float64)
+    r = np.asarray(rest, dtype=np.float64)
+    out: dict[str, Any] = {
+        "n": int(g.size),
+        "n_rest": int(r.size),
+        "mean": _clean(g.mean()) if g.size else None,
+        "rest_mean": _clean(r.mean()) if r.size else None,
+        "gap": _clean(g.mean() - r.mean()) if g.size and r.size else None,
+        "gap_ci_low": None,
+        "gap_ci_high": None,
+        "pvalue": None,
+    }
+    if g.size < 2 or r.size < 2:
+        return out
+    if not (np.all(g == g[0]) and np.all(r == r[0])):
+        res = stats.bootstrap(
+            (g, r), lambda a, b, axis=-1: a.mean(axis=axis) - b.mean(axis=axis), confidence_level=confidence,
+            n_resamples=n_resamples, method="percentile", rng=np.random.default_rng(seed), vectorized=True,
+        )
+        out["gap_ci_low"], out["gap_ci_high"] = _clean(res.confidence_interval.low), _clean(res.confidence_interval.high)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out["pvalue"] = _clean(stats.ttest_ind(g, r, equal_var=False).pvalue)
+    else:
+        out["gap_ci_low"] = out["gap_ci_high"] = out["gap"]
+    return out
+
+
+def domain_gap(
+    in_neural: Sequence[float],
+    in_bm25: Sequence[float],
+    ood_neural: Sequence[float],
+    ood_bm25: Sequence[float],
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Relative drop in-domain -> OOD for both systems and the robustness gap between them.
+
+    relative drop = (mean_in - mean_ood) / mean_in per system; gap = neural relative drop -
+    BM25 relative drop (positive: the neural ranker degrades more than BM25). The CI comes
+    from ``scipy.stats.bootstrap`` resampling queries within each collection independently,
+    keeping each query's (neural, BM25) values paired.
+
+    Returns:
+        neural_relative_drop, bm25_relative_drop, gap, gap_ci_low/high (None if undefined).
+    """
+    from scipy import stats
+
+    a = np.vstack([np.asarray(in_neural, float), np.asarray(in_bm25, float)])
+    b = np.vstack([np.asarray(ood_neural, float), np.asarray(ood_bm25, float)])
+
+    def rel(x, y):
+        return (x - y) / x if x != 0 else None
+
+    out: dict[str, Any] = {
+        "neural_relative_drop": _clean(rel(a[0].mean(), b[0].mean())) if a.size and b.size and a[0].mean() else None,
+        "bm25_relative_drop": _clean(rel(a[1].mean(), b[1].mean())) if a.size and b.size and a[1].mean() else None,
+        "gap": None,
+        "gap_ci_low": None,
+        "gap_ci_high": None,
+    }
+    if out["neural_relative_drop"] is None or out["bm25_relative_drop"] is None:
+        return out
+    out["gap"] = out["neural_relative_drop"] - out["bm25_relative_drop"]
+    if a.shape[1] < 2 or b.shape[1] < 2:
+        return out
+
+    def statistic(x, y, axis=-1):
+        # scipy passes (system, [resample,] query): the system axis stays first
+        xn, xb = x[0].mean(axis=-1), x[1].mean(axis=-1)
+        yn, yb = y[0].mean(axis=-1), y[1].mean(axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (xn - yn) / xn - (xb - yb) / xb
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = stats.bootstrap(
+            (a, b), statistic, confidence_level=confidence, n_resamples=n_resamples, method="percentile",
+            rng=np.random.default_rng(seed), vectorized=True, axis=-1,
+        )
+    out["gap_ci_low"], out["gap_ci_high"] = _clean(res.confidence_interval.low), _clean(res.confidence_interval.high)
     return out

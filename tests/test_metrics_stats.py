@@ -61,3 +61,40 @@ def test_holm_correction_hand_checked():
     assert out["c"] == pytest.approx(0.06)
     assert out["b"] == pytest.approx(0.06)
     assert out["d"] is None
+
+
+def test_metric_drop_hand_checked():
+    from robustrank.stats import metric_drop
+
+    d = metric_drop([0.5, 0.6, 0.7], [0.4, 0.6, 0.2], seed=0)
+    assert d["drop"] == pytest.approx(0.2)
+    assert d["relative_drop"] == pytest.approx(0.2 / 0.6)
+    assert (d["worsened"], d["improved"], d["unchanged"]) == (2, 0, 1)
+    assert d["drop_ci_low"] <= 0.2 <= d["drop_ci_high"]
+
+
+def test_group_gap_hand_checked():
+    from scipy import stats
+
+    from robustrank.stats import group_gap
+
+    g = group_gap([0.1, 0.2, 0.3], [0.5, 0.6, 0.7, 0.8], seed=0)
+    assert g["gap"] == pytest.approx(0.2 - 0.65)
+    assert g["pvalue"] == pytest.approx(stats.ttest_ind([0.1, 0.2, 0.3], [0.5, 0.6, 0.7, 0.8], equal_var=False).pvalue)
+    assert g["gap_ci_low"] < g["gap"] < g["gap_ci_high"]
+    assert group_gap([0.1], [0.2, 0.3])["pvalue"] is None
+
+
+def test_domain_gap_hand_checked():
+    from robustrank.stats import domain_gap
+
+    # neural 0.5 -> 0.25 (50% drop), BM25 0.4 -> 0.3 (25% drop): gap +0.25
+    g = domain_gap([0.4, 0.6], [0.3, 0.5], [0.2, 0.3], [0.2, 0.4], n_resamples=200, seed=0)
+    assert g["neural_relative_drop"] == pytest.approx(0.5)
+    assert g["bm25_relative_drop"] == pytest.approx(0.25)
+    assert g["gap"] == pytest.approx(0.25)
+    assert g["gap_ci_low"] <= g["gap_ci_high"]
+    big = np.random.default_rng(0)
+    a, b = big.random(200), big.random(200)
+    g = domain_gap(a, b, a[:150] * 0.5, b[:150], n_resamples=300, seed=1)
+    assert g["gap_ci_low"] < g["gap"] < g["gap_ci_high"]

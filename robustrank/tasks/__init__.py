@@ -1,5 +1,5 @@
 """Robustness tasks. Each is a plugin in the ``robustrank.tasks`` entry-point group."""
 
-from robustrank.tasks.base import Task
+from robustrank.tasks.base import Task, TaskSkipped
 
-__all__ = ["Task"]
+__all__ = ["Task", "TaskSkipped"]

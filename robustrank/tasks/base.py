@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Task"]
+__all__ = ["Task", "TaskSkipped"]
 
 
 @runtime_checkable
@@ -23,3 +23,10 @@ class Task(Protocol):
     def run(self, ctx: Any) -> dict[str, Any]:
         """Execute the task and return its result record."""
         ...
+
+
+class TaskSkipped(Exception):
+    """Raised by a task that has nothing to do (e.g. T3 without OOD collections).
+
+    The audit records it as ``status: skipped`` with the message as the reason.
+    """

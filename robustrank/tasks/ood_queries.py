@@ -1,0 +1,158 @@
+"""T2 - unseen query variations and query types (Wu et al., TOIS 2022, OOD generalisability).
+
+For each configured variation (typos, synonym substitution, word-order shuffle, stopword
+drop/insert, a combination), every evaluated query gets one seeded variant; both the neural
+ranker and BM25 are evaluated on the variants and compared per query with the originals
+(paired t-test, Wilcoxon). Query-type and length slices compare a slice's effectiveness with the
+rest of the queries (Welch t-test). All p-values of the task form one family, corrected with
+statsmodels' ``multipletests`` (Holm by default).
+
+Pipeline under a variant (``rerank_candidates``):
+* ``variant`` (default): BM25 retrieves with the variant and the neural ranker re-ranks that
+  list - the whole retrieve-then-rerank system sees the perturbed query.
+* ``original``: the neural ranker re-ranks the original query's BM25 candidates, isolating the
+  re-ranker; BM25 is still evaluated on its own retrieval with the variant.
+An empty or all-stopword variant is kept and scored (an empty query retrieves nothing and scores
+0); no query is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from robustrank.config import T2Config
+from robustrank.pipeline import first_stage_bm25, rerank
+from robustrank.stats import correct_pvalues, group_gap, metric_drop
+
+__all__ = ["QueryVariationTask"]
+
+log = logging.getLogger(__name__)
+
+SYSTEMS = ("neural", "bm25")
+
+
+class QueryVariationTask:
+    """T2: effectiveness under query variations and across query types, neural vs BM25.
+
+    Args:
+        options: The ``tasks.t2`` section.
+    """
+
+    name = "t2"
+    title = "OOD: unseen query variations and query types"
+
+    def __init__(self, options: T2Config | None = None):
+        self.options = options or T2Config()
+
+    def run(self, ctx: Any) -> dict[str, Any]:
+        """Generate variants, evaluate both systems on them, build slices, correct p-values."""
+        from robustrank.variations import build_variation, generate_variants
+
+        opt = self.options
+        coll = ctx.in_domain
+        qids = ctx.query_ids(coll)
+        base = ctx.runs(coll)
+        original = {"neural": ctx.evaluate(base["neural"], coll, qids), "bm25": ctx.evaluate(base["bm25"], coll, qids)}
+        queries = {q: coll.queries[q].text for q in qids}
+        stat_kw = {"confidence": opt.confidence, "n_resamples": opt.bootstrap_samples}
+        uses_lexicon = any(v.name in ("synonym", "combined") for v in opt.variations)
+        lexicon = ctx.lexicon if uses_lexicon else None
+
+        variations: dict[str, Any] = {}
+        pvalues: dict[str, float | None] = {}
+        for spec in opt.variations:
+            key = spec.name if spec.name not in variations else f"{spec.name}@{spec.rate}"
+            variation = build_variation(spec.name, spec.rate, lexicon=lexicon)
+            variants = generate_variants(queries, variation, ctx.seed)
+            texts = {q: variants[q].text for q in qids}
+            bm25_run = first_stage_bm25(ctx.bm25(coll), texts, ctx.config.candidates.depth)
+            candidates = bm25_run if opt.rerank_candidates == "variant" else base["candidates"]
+            neural_run = rerank(ctx.ranker, texts, candidates, coll.documents, progress=ctx.progress, desc=f"t2 {key}")
+            perturbed = {"neural": ctx.evaluate(neural_run, coll, qids), "bm25": ctx.evaluate(bm25_run, coll, qids)}
+            measures: dict[str, Any] = {}
+            for m in ctx.config.measures:
+                seed = int(ctx.rng("t2", key, m).integers(2**31))
+                row = {
+                    s: metric_drop([original[s][m][q] for q in qids], [perturbed[s][m][q] for q in qids], seed=seed, **stat_kw)
+                    for s in SYSTEMS
+                }
+                nd, bd = row["neural"]["relative_drop"], row["bm25"]["relative_drop"]
+                row["robustness_gap"] = nd - bd if nd is not None and bd is not None else None
+                measures[m] = row
+                for s in SYSTEMS:
+                    pvalues[f"variation/{key}/{m}/{s}"] = row[s]["t_pvalue"]
+            changed = [q for q in qids if variants[q].text != variants[q].original]
+            variations[key] = {
+                "variation": spec.name,
+                "rate": spec.rate,
+                "queries": len(qids),
+                "changed_queries": len(changed),
+                "empty_variants": sum(1 for q in qids if not variants[q].text.strip()),
+                "measures": measures,
+                "per_query": {m: {s: perturbed[s][m] for s in SYSTEMS} for m in ctx.config.measures},
+                "variants": {q: {"original": variants[q].original, "text": variants[q].text, "edits": list(variants[q].edits)} for q in qids},
+                "examples": changed[: opt.max_examples],
+            }
+
+        slices_out: dict[str, Any] = {}
+        if opt.slices:
+            from robustrank.query_types import slices as make_slices
+
+            for label, members in make_slices(queries).items():
+                member_set = set(members)
+                rest = [q for q in qids if q not in member_set]
+                entry: dict[str, Any] = {"queries": len(members), "measures": {}}
+                for m in ctx.config.measures:
+                    seed = int(ctx.rng("t2-slice", label, m).integers(2**31))
+                    entry["measures"][m] = {
+                        s: group_gap([original[s][m][q] for q in members], [original[s][m][q] for q in rest], seed=seed, **stat_kw)
+                        for s in SYSTEMS
+                    }
+                    for s in SYSTEMS:
+                        pvalues[f"slice/{label}/{m}/{s}"] = entry["measures"][m][s]["pvalue"]
+                slices_out[label] = entry
+
+        corrected = correct_pvalues(pvalues, method=opt.correction, alpha=opt.alpha)
+        for key, entry in variations.items():
+            for m, row in entry["measures"].items():
+                for s in SYSTEMS:
+                    row[s]["p_corrected"] = corrected[f"variation/{key}/{m}/{s}"]
+                    row[s]["significant"] = row[s]["p_corrected"] is not None and row[s]["p_corrected"] < opt.alpha
+        for label, entry in slices_out.items():
+            for m, row in entry["measures"].items():
+                for s in SYSTEMS:
+                    row[s]["p_corrected"] = corrected[f"slice/{label}/{m}/{s}"]
+                    row[s]["significant"] = row[s]["p_corrected"] is not None and row[s]["p_corrected"] < opt.alpha
+
+        return {
+            "dataset": coll.name,
+            "n_queries": len(qids),
+            "rerank_candidates": opt.rerank_candidates,
+            "correction": {
+                "method": opt.correction,
+                "alpha": opt.alpha,
+                "family_size": sum(1 for v in pvalues.values() if v is not None),
+                "test": "paired t-test (variations), Welch t-test (slices)",
+            },
+            "lexicon": lexicon.info if lexicon is not None else None,
+            "original_per_query": original,
+            "variations": variations,
+            "slices": slices_out,
+            "summary": _summary(variations, ctx.config.measures[0]),
+        }
+
+
+def _summary(variations: dict[str, Any], measure: str) -> list[dict[str, Any]]:
+    """One row per variation: relative loss of each system on the first measure."""
+    rows = []
+    for key, entry in variations.items():
+        row = entry["measures"][measure]
+        rows.append({
+            "variation": key,
+            "measure": measure,
+            "neural_relative_drop": row["neural"]["relative_drop"],
+            "bm25_relative_drop": row["bm25"]["relative_drop"],
+            "robustness_gap": row["robustness_gap"],
+        })
+    return rows
