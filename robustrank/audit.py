@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from robustrank import __version__
+from robustrank.checkpoint import Checkpoint
 from robustrank.config import AuditConfig, RankerConfig
 from robustrank.context import AuditContext
 from robustrank.errors import ConfigError, RobustRankError
@@ -19,7 +20,7 @@ from robustrank.rankers.cache import CachedRanker
 from robustrank.results import SCHEMA_VERSION, environment, write_json_atomic
 from robustrank.tasks.base import TaskSkipped
 
-__all__ = ["build_ranker", "run_audit"]
+__all__ = ["build_ranker", "config_fingerprint", "run_audit"]
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,23 @@ def _ranker_description(ranker: Ranker) -> dict[str, Any]:
     return desc
 
 
-def run_audit(config: AuditConfig, *, out_dir: str | Path | None = None, progress: bool = True, render_html: bool | None = None) -> tuple[dict[str, Any], Path]:
+def config_fingerprint(config: AuditConfig) -> str:
+    """sha256 of everything in the config that shapes results (all but ``output``) and the tool version."""
+    import hashlib
+    import json
+
+    data = config.model_dump(mode="json", exclude={"output"})
+    return hashlib.sha256(json.dumps([__version__, data], sort_keys=True).encode()).hexdigest()
+
+
+def run_audit(
+    config: AuditConfig,
+    *,
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+    render_html: bool | None = None,
+    resume: bool = False,
+) -> tuple[dict[str, Any], Path]:
     """Run every enabled task and write ``results.json`` (and ``report.html``).
 
     A task that raises is recorded with ``status: error`` and its message; the others still run.
@@ -76,6 +93,8 @@ def run_audit(config: AuditConfig, *, out_dir: str | Path | None = None, progres
         out_dir: Output folder (default: ``output.dir`` with ``{name}`` filled in).
         progress: Show tqdm bars.
         render_html: Override ``output.html``.
+        resume: Reuse finished work units from ``checkpoint.jsonl`` in the output folder
+            (and cached artefacts under ``artifacts/``); without it the checkpoint starts afresh.
 
     Returns:
         The results document and the path of results.json.
@@ -87,8 +106,9 @@ def run_audit(config: AuditConfig, *, out_dir: str | Path | None = None, progres
     t0 = time.perf_counter()
     out = Path(out_dir) if out_dir else config.output_dir()
     out.mkdir(parents=True, exist_ok=True)
+    checkpoint = Checkpoint(out / "checkpoint.jsonl", config_fingerprint(config), resume=resume)
     ranker = CachedRanker(build_ranker(config.ranker, config), config.ranker.cache_size)
-    ctx = AuditContext(config, ranker, progress=progress)
+    ctx = AuditContext(config, ranker, progress=progress, checkpoint=checkpoint, artifacts=out / "artifacts")
     ctx.timings["build_ranker"] = time.perf_counter() - t0
 
     tasks: dict[str, Any] = {}
@@ -139,9 +159,11 @@ def run_audit(config: AuditConfig, *, out_dir: str | Path | None = None, progres
         "datasets": datasets,
         "lexicon": ctx.lexicon_info(),
         "score_cache": ranker.stats(),
+        "checkpoint": {"path": str(out / "checkpoint.jsonl"), "fingerprint": checkpoint.fingerprint, "resumed_units": checkpoint.loaded},
         "timings": {k: round(v, 3) for k, v in ctx.timings.items()},
         "tasks": tasks,
     }
+    checkpoint.close()
     path = write_json_atomic(out / "results.json", results)
     log.info("wrote %s", path)
     if config.output.html if render_html is None else render_html:

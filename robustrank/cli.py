@@ -54,8 +54,9 @@ def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
 @click.option("--device", help="Override ranker.device (auto, cpu, cuda, cuda:N, mps).")
 @click.option("--max-queries", type=int, help="Override max_queries (evaluate only the first N judged queries).")
 @click.option("--no-html", is_flag=True, help="Write results.json only.")
+@click.option("--resume", is_flag=True, help="Skip work units already finished in the output folder's checkpoint.")
 @click.pass_context
-def audit(ctx: click.Context, config_path: Path, out_dir: Path | None, device: str | None, max_queries: int | None, no_html: bool) -> None:
+def audit(ctx: click.Context, config_path: Path, out_dir: Path | None, device: str | None, max_queries: int | None, no_html: bool, resume: bool) -> None:
     """Audit the ranker described by MODEL_YAML and write results.json and report.html."""
     from robustrank.audit import run_audit
     from robustrank.config import load_config
@@ -66,7 +67,7 @@ def audit(ctx: click.Context, config_path: Path, out_dir: Path | None, device: s
     if max_queries is not None:
         overrides["max_queries"] = max_queries
     cfg = load_config(config_path, overrides=overrides)
-    results, path = run_audit(cfg, out_dir=out_dir, progress=not ctx.obj["quiet"], render_html=False if no_html else None)
+    results, path = run_audit(cfg, out_dir=out_dir, progress=not ctx.obj["quiet"], render_html=False if no_html else None, resume=resume)
     errors = [k for k, t in results["tasks"].items() if t["status"] != "ok"]
     click.echo(f"results: {path}")
     if (path.parent / "report.html").exists() and not no_html:

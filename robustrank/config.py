@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -25,10 +23,16 @@ from pydantic import (
     model_validator,
 )
 
+from robustrank.config_attacks import AttackSpec, T4Config
+from robustrank.config_certify import CertifyConfig
+from robustrank.config_gate import GateConfig
 from robustrank.errors import ConfigError
+from robustrank.schema_base import StrictModel
 
 __all__ = [
+    "AttackSpec",
     "AuditConfig",
+    "CertifyConfig",
     "BM25Params",
     "CandidatesConfig",
     "DatasetConfig",
@@ -39,6 +43,7 @@ __all__ = [
     "T1Config",
     "T2Config",
     "T3Config",
+    "T4Config",
     "VariationSpec",
     "TasksConfig",
     "load_config",
@@ -49,8 +54,7 @@ DEFAULT_MEASURES = ("nDCG@10", "RR@10", "AP@100", "R@100")
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Strict = StrictModel
 
 
 class RankerConfig(_Strict):
@@ -236,12 +240,8 @@ class TasksConfig(_Strict):
     t1: T1Config = Field(default_factory=T1Config)
     t2: T2Config = Field(default_factory=T2Config)
     t3: T3Config = Field(default_factory=T3Config)
-
-
-class GateConfig(_Strict):
-    """Release-gate policy (evaluated by the gate; see the README)."""
-
-    conditions: list[str] = Field(default_factory=list)
+    t4: T4Config = Field(default_factory=T4Config)
+    certify: CertifyConfig = Field(default_factory=CertifyConfig)
 
 
 class OutputConfig(_Strict):

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from robustrank.checkpoint import Checkpoint
 from robustrank.config import AuditConfig, DatasetConfig
 from robustrank.data import Collection, load_dataset, read_trec_run
 from robustrank.metrics import evaluate
@@ -41,8 +42,18 @@ class AuditContext:
         progress: Show progress bars.
     """
 
-    def __init__(self, config: AuditConfig, ranker: Ranker, *, progress: bool = False):
+    def __init__(
+        self,
+        config: AuditConfig,
+        ranker: Ranker,
+        *,
+        progress: bool = False,
+        checkpoint: Checkpoint | None = None,
+        artifacts: Path | None = None,
+    ):
         self.config = config
+        self.checkpoint = checkpoint or Checkpoint(None, "")
+        self.artifacts = artifacts
         self.ranker = ranker
         self.progress = progress
         self.seed = config.seed
@@ -124,15 +135,70 @@ class AuditContext:
                 else:
                     candidates = bm25_run
             with self.timed(f"rerank:{coll.name}"):
-                neural = rerank(self.ranker, queries, candidates, coll.documents, progress=self.progress, desc=f"rerank {coll.name}")
+                neural = self.rerank(coll.name, queries, candidates, coll.documents, desc=f"rerank {coll.name}")
             self._runs[coll.name] = {"bm25": bm25_run, "candidates": candidates, "neural": neural, "queries": queries}
         return self._runs[coll.name]
 
-    def rerank_queries(self, coll: Collection, queries: Mapping[str, str], ranker: Ranker | None = None, desc: str = "rerank") -> dict[str, Any]:
-        """BM25 retrieval and neural re-ranking for arbitrary query texts (e.g. variants)."""
-        bm25_run = first_stage_bm25(self.bm25(coll), queries, self.config.candidates.depth)
-        neural = rerank(ranker or self.ranker, queries, bm25_run, coll.documents, progress=self.progress, desc=desc)
-        return {"bm25": bm25_run, "neural": neural}
+    def rerank(
+        self,
+        label: str,
+        queries: Mapping[str, str],
+        candidates,
+        documents,
+        *,
+        ranker: Ranker | None = None,
+        desc: str = "rerank",
+    ) -> dict[str, list[tuple[str, float]]]:
+        """Re-rank candidates with a ranker, one checkpointed work unit per query.
+
+        Units are keyed ``rerank / <label>/<query_id>``; on resume, finished queries are read
+        back from the checkpoint and only the rest are scored.
+
+        Args:
+            label: Identifies the run (e.g. collection name, or task/variation/collection).
+            queries: query_id -> text.
+            candidates: query_id -> [(doc_id, score)].
+            documents: doc_id -> Document.
+            ranker: Defaults to the ranker under audit.
+            desc: Progress bar label.
+        """
+        out: dict[str, list[tuple[str, float]]] = {}
+        todo = {}
+        for qid, text in queries.items():
+            done = self.checkpoint.get("rerank", f"{label}/{qid}")
+            if done is None:
+                todo[qid] = text
+            else:
+                out[qid] = [(d, s) for d, s in done]
+
+        def store(qid: str, ranked: list[tuple[str, float]]) -> None:
+            out[qid] = [(d, s) for d, s in self.checkpoint.put("rerank", f"{label}/{qid}", ranked)]
+
+        if todo:
+            rerank(ranker or self.ranker, todo, candidates, documents, progress=self.progress, desc=desc, on_query=store)
+        return {q: out[q] for q in queries}
+
+    def unit(self, task: str, unit: str, compute: Callable[[], Any]) -> Any:
+        """Run one checkpointed work unit: return its stored result, or compute and store it.
+
+        The returned value is the JSON round-tripped form in both cases, so a resumed audit sees
+        exactly what an uninterrupted one does. Derive the unit's randomness from
+        ``ctx.rng(task, unit)`` so the result does not depend on execution order.
+        """
+        done = self.checkpoint.get(task, unit)
+        if done is not None:
+            return done
+        return self.checkpoint.put(task, unit, compute())
+
+    def artifact_dir(self, kind: str, key: str) -> Path:
+        """A folder for a cached intermediate artefact (e.g. a trained surrogate), by content key.
+
+        Lives under ``<output>/artifacts/<kind>/<key>`` and survives ``--resume``.
+        """
+        base = self.artifacts or (Path(self.config.output_dir()) / "artifacts")
+        path = base / kind / key
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def evaluate(self, run, coll: Collection, query_ids: list[str] | None = None) -> dict[str, dict[str, float]]:
         """Per-query values of the configured measures on ``coll``."""

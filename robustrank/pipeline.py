@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from robustrank.metrics import Run
 from robustrank.rankers.base import Ranker, score_pairs
@@ -30,6 +31,7 @@ def rerank(
     chunk_queries: int = 8,
     progress: bool = False,
     desc: str = "rerank",
+    on_query: Callable[[str, list[tuple[str, float]]], Any] | None = None,
 ) -> dict[str, list[tuple[str, float]]]:
     """Re-score each query's candidates with ``ranker`` and sort them (ties by doc_id).
 
@@ -43,6 +45,7 @@ def rerank(
         chunk_queries: Queries per scoring call.
         progress: Show a tqdm bar.
         desc: Bar label.
+        on_query: Called with (query_id, ranked list) as soon as a query is done (checkpointing).
 
     Returns:
         query_id -> [(doc_id, score)] sorted best first.
@@ -70,6 +73,8 @@ def rerank(
                 out[qid].append((did, float(s)))
             for qid in chunk:
                 out[qid].sort(key=lambda x: (-x[1], x[0]))
+                if on_query is not None:
+                    on_query(qid, out[qid])
             bar.update(len(chunk))
     if dropped:
         log.warning("%d candidate documents are not in the corpus and were skipped", dropped)

@@ -36,7 +36,10 @@ def test_minilm_audit_on_vaswani_slice(tmp_path):
     from robustrank.audit import run_audit
     from robustrank.config import load_config
 
-    cfg = load_config(REPO / "examples" / "demo.yaml", overrides={"max_queries": 12, "candidates.depth": 30, "tasks.t1.bootstrap_samples": 200})
+    cfg = load_config(REPO / "examples" / "demo.yaml", overrides={
+        "max_queries": 12, "candidates.depth": 30, "tasks.t1.bootstrap_samples": 200, "tasks.t3.enabled": False,
+        "tasks.t2.variations": [{"name": "typo", "rate": 0.25}], "tasks.t2.bootstrap_samples": 200,
+    })
     results, _ = run_audit(cfg, out_dir=tmp_path, progress=False, render_html=False)
     t1 = results["tasks"]["t1"]["result"]
     assert t1["n_queries"] == 12
@@ -45,3 +48,5 @@ def test_minilm_audit_on_vaswani_slice(tmp_path):
     assert 0.2 < ndcg["neural"]["mean"] < 0.9
     assert 0.2 < ndcg["bm25"]["mean"] < 0.9
     assert results["fingerprints"]["model"]["model.safetensors"]
+    typo = results["tasks"]["t2"]["result"]["variations"]["typo"]["measures"]["nDCG@10"]
+    assert typo["neural"]["n"] == 12 and typo["bm25"]["perturbed_mean"] is not None

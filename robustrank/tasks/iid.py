@@ -86,7 +86,7 @@ class IIDTask:
         values = [main]
         for ckpt in rc.checkpoints:
             ranker = CachedRanker(build_ranker(rc.model_copy(update={"model": ckpt, "checkpoints": []}), ctx.config), rc.cache_size)
-            run = ctx.rerank_queries(coll, ctx.runs(coll)["queries"], ranker=ranker, desc=f"rerank {ckpt}")["neural"]
+            run = ctx.rerank(f"checkpoint/{ckpt}/{coll.name}", ctx.runs(coll)["queries"], ctx.runs(coll)["candidates"], coll.documents, ranker=ranker, desc=f"rerank {ckpt}")
             values.append(ctx.evaluate(run, coll, qids))
         out: dict[str, Any] = {"checkpoints": names, "measures": {}}
         for m in ctx.config.measures:

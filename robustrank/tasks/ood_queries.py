@@ -22,7 +22,7 @@ import logging
 from typing import Any
 
 from robustrank.config import T2Config
-from robustrank.pipeline import first_stage_bm25, rerank
+from robustrank.pipeline import first_stage_bm25
 from robustrank.stats import correct_pvalues, group_gap, metric_drop
 
 __all__ = ["QueryVariationTask"]
@@ -68,7 +68,7 @@ class QueryVariationTask:
             texts = {q: variants[q].text for q in qids}
             bm25_run = first_stage_bm25(ctx.bm25(coll), texts, ctx.config.candidates.depth)
             candidates = bm25_run if opt.rerank_candidates == "variant" else base["candidates"]
-            neural_run = rerank(ctx.ranker, texts, candidates, coll.documents, progress=ctx.progress, desc=f"t2 {key}")
+            neural_run = ctx.rerank(f"t2/{key}/{opt.rerank_candidates}/{coll.name}", texts, candidates, coll.documents, desc=f"t2 {key}")
             perturbed = {"neural": ctx.evaluate(neural_run, coll, qids), "bm25": ctx.evaluate(bm25_run, coll, qids)}
             measures: dict[str, Any] = {}
             for m in ctx.config.measures:

@@ -1,0 +1,69 @@
+"""Types of the defence plugin API.
+
+A defence plugin (entry-point group ``robustrank.defenses``) is a class with ``name``, an
+``Options`` pydantic model (subclass of ``StrictModel``), ``__init__(self, options)``, and one
+(or both) of two roles:
+
+* :class:`RankerDefense` - ``wrap(ranker, env) -> Ranker``: a defended ranker (e.g. randomized
+  smoothing) evaluated like the original (effectiveness, attacks against it);
+* :class:`DocumentScreen` - ``fit(texts)`` on clean documents, then ``score(texts)`` returning an
+  anomaly score per document and ``threshold`` above which a document is flagged (e.g. a
+  perplexity or term-stuffing detector), evaluated by detection and false-positive rates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["DefenseEnvironment", "RankerDefense", "DocumentScreen"]
+
+
+@dataclass
+class DefenseEnvironment:
+    """What a defence may use.
+
+    Attributes:
+        documents: doc_id -> text of the collection (clean).
+        lexicon: The synonym lexicon.
+        seed: Seed for the defence's randomness.
+        artifact_dir: ``(kind, key) -> Path`` for cached artefacts.
+        device: torch device spec.
+    """
+
+    documents: dict[str, str]
+    lexicon: Any
+    seed: int
+    artifact_dir: Callable[[str, str], Path]
+    device: str = "auto"
+
+
+@runtime_checkable
+class RankerDefense(Protocol):
+    """A defence that wraps a ranker."""
+
+    name: str
+
+    def wrap(self, ranker: Any, env: DefenseEnvironment) -> Any:
+        """Return the defended ranker."""
+        ...
+
+
+@runtime_checkable
+class DocumentScreen(Protocol):
+    """A defence that flags suspicious documents."""
+
+    name: str
+    threshold: float
+
+    def fit(self, texts: Sequence[str]) -> None:
+        """Learn what clean documents look like."""
+        ...
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Anomaly score per text (higher = more suspicious)."""
+        ...

@@ -1,0 +1,13 @@
+"""Base class of every configuration model (core sections and plugin options alike)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["StrictModel"]
+
+
+class StrictModel(BaseModel):
+    """An immutable pydantic model that rejects unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
