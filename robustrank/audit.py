@@ -139,6 +139,12 @@ def run_audit(
         datasets[name] = {**coll.summary(), "sha256": coll.fingerprint()}
     ctx.timings["total"] = time.perf_counter() - t0
     ranker_desc = _ranker_description(ranker)
+    metrics = {
+        f"{key}.{name}": value
+        for key, task in tasks.items()
+        if task["status"] == "ok" and isinstance(task["result"].get("metrics"), dict)
+        for name, value in task["result"]["metrics"].items()
+    }
     results = {
         "schema_version": SCHEMA_VERSION,
         "robustrank_version": __version__,
@@ -161,6 +167,7 @@ def run_audit(
         "score_cache": ranker.stats(),
         "checkpoint": {"path": str(out / "checkpoint.jsonl"), "fingerprint": checkpoint.fingerprint, "resumed_units": checkpoint.loaded},
         "timings": {k: round(v, 3) for k, v in ctx.timings.items()},
+        "metrics": metrics,
         "tasks": tasks,
     }
     checkpoint.close()

@@ -75,6 +75,16 @@ class IIDTask:
         }
         if ctx.config.ranker.checkpoints:
             result["checkpoints"] = self._checkpoints(ctx, coll, qids, per_query["neural"])
+        result["metrics"] = {}
+        for m, v in measures.items():
+            result["metrics"].update({
+                f"{m}.mean": v["neural"]["mean"],
+                f"{m}.std": v["neural"]["std"],
+                f"{m}.worst_mean": v["neural"]["worst_mean"],
+                f"{m}.ci_low": v["neural"]["ci_low"],
+                f"{m}.bm25_mean": v["bm25"]["mean"],
+                f"{m}.diff_vs_bm25": v["comparison"]["mean_diff"],
+            })
         return result
 
     def _checkpoints(self, ctx: Any, coll: Any, qids: list[str], main: dict[str, dict[str, float]]) -> dict[str, Any]:

@@ -94,4 +94,14 @@ class DomainShiftTask:
             "domains": domains,
             "gap": {n: d["measures"][first]["shift"]["gap"] for n, d in domains.items() if d["status"] == "ok"},
             "gap_measure": first,
+            "metrics": {
+                **{f"gap.{n}": d["measures"][first]["shift"]["gap"] for n, d in domains.items() if d["status"] == "ok"},
+                **{
+                    f"{n}.{m}.{name}": d["measures"][m]["shift"][key]
+                    for n, d in domains.items()
+                    if d["status"] == "ok"
+                    for m in d["measures"]
+                    for name, key in (("relative_drop", "neural_relative_drop"), ("bm25_relative_drop", "bm25_relative_drop"), ("gap", "gap"))
+                },
+            },
         }

@@ -140,6 +140,16 @@ class QueryVariationTask:
             "variations": variations,
             "slices": slices_out,
             "summary": _summary(variations, ctx.config.measures[0]),
+            "metrics": {
+                f"{key}.{m}.{name}": value
+                for key, entry in variations.items()
+                for m, row in entry["measures"].items()
+                for name, value in (
+                    ("relative_drop", row["neural"]["relative_drop"]),
+                    ("bm25_relative_drop", row["bm25"]["relative_drop"]),
+                    ("gap", row["robustness_gap"]),
+                )
+            },
         }
 
 
