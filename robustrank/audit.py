@@ -121,6 +121,7 @@ def run_audit(
             log.info("task %s: %s", key, getattr(cls, "title", key))
             result = cls(options).run(ctx)
             tasks[key] = {"status": "ok", "title": getattr(cls, "title", key), "result": result}
+            ctx.task_results[key] = result
         except TaskSkipped as skip:
             log.info("task %s skipped: %s", key, skip)
             tasks[key] = {"status": "skipped", "title": getattr(cls, "title", key), "reason": str(skip)}

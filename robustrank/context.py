@@ -62,6 +62,8 @@ class AuditContext:
         self._bm25: dict[str, Any] = {}
         self._runs: dict[str, dict[str, Any]] = {}
         self._lexicon: Any = None
+        self.task_results: dict[str, dict[str, Any]] = {}
+        """Results of the tasks finished so far in this audit, by task key (e.g. ``t4``)."""
 
     # -- data ---------------------------------------------------------------------------------
     def collection(self, ds: DatasetConfig) -> Collection:
