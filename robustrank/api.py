@@ -21,6 +21,16 @@ from robustrank.adversarial import (
     Edit,
     VictimOracle,
 )
+from robustrank.attack_text import apply_edits, changed_words, diff_edits, document_words, match_case, query_terms, stuffing_edits, word_spans
+from robustrank.certify import (
+    CertifySettings,
+    QueryCertificate,
+    Smoother,
+    SynonymSets,
+    apply_score_map,
+    certify_query,
+    resolve_score_map,
+)
 from robustrank.context import AuditContext, derive_seed
 from robustrank.defense import DefenseEnvironment, DocumentScreen, RankerDefense
 from robustrank.lexicon import Lexicon, Synonym
@@ -36,6 +46,7 @@ from robustrank.rankers.base import (
     score_pairs,
 )
 from robustrank.rankers.cache import CachedRanker
+from robustrank.rankers.resolve import resolve_model
 from robustrank.records import Document, Qrel, Query, ScoredDoc
 from robustrank.schema_base import StrictModel
 from robustrank.stats import bootstrap_ci, correct_pvalues, paired_comparison, summarize
@@ -52,6 +63,7 @@ __all__ = [
     "Budget",
     "BudgetExceeded",
     "CachedRanker",
+    "CertifySettings",
     "DefenseEnvironment",
     "Document",
     "DocumentScreen",
@@ -60,27 +72,42 @@ __all__ = [
     "PairwiseExample",
     "Qrel",
     "Query",
+    "QueryCertificate",
     "Ranker",
     "RankerDefense",
     "ScoredDoc",
+    "Smoother",
     "StrictModel",
     "SupportsFingerprint",
     "SupportsGradients",
     "SupportsPairs",
     "SupportsTokenizer",
     "Synonym",
+    "SynonymSets",
     "Task",
     "TaskSkipped",
     "TokenGradients",
     "TrainingConfig",
     "VictimOracle",
+    "apply_edits",
+    "apply_score_map",
     "bm25_tokenize",
+    "changed_words",
+    "diff_edits",
+    "document_words",
+    "match_case",
+    "query_terms",
+    "stuffing_edits",
+    "word_spans",
     "bootstrap_ci",
+    "certify_query",
     "correct_pvalues",
     "derive_seed",
     "evaluate",
     "paired_comparison",
     "rank",
+    "resolve_score_map",
+    "resolve_model",
     "score_pairs",
     "stopwords",
     "summarize",

@@ -20,34 +20,35 @@ from robustrank.rankers.cache import CachedRanker
 from robustrank.results import SCHEMA_VERSION, environment, write_json_atomic
 from robustrank.tasks.base import TaskSkipped
 
-__all__ = ["build_ranker", "config_fingerprint", "run_audit"]
+__all__ = ["build_ranker", "build_ranker_from_config", "config_fingerprint", "run_audit"]
 
 log = logging.getLogger(__name__)
 
 
-def build_ranker(rc: RankerConfig, config: AuditConfig, *, collection: Any = None) -> Ranker:
-    """Build the ranker a config describes, through the ``robustrank.rankers`` registry.
+def build_ranker_from_config(rc: RankerConfig, base_dir: Path, *, collection: Any = None, source: str = "<config>") -> Ranker:
+    """Build a ranker from a RankerConfig through the ``robustrank.rankers`` registry.
 
     Raises:
         ConfigError / ModelNotFoundError / PluginError: naming ``ranker.*``.
     """
     factory, _ = load_plugin("ranker", rc.type, required=("from_config",))
-    if rc.type == "bm25" and collection is None:
-        collection = load_in_domain_for_bm25(config)
     try:
-        return factory.from_config(rc, base_dir=config.base_dir, collection=collection)
+        return factory.from_config(rc, base_dir=base_dir, collection=collection)
     except RobustRankError:
         raise
     except TypeError as exc:
-        raise ConfigError(f"{config.source}: ranker.options: {exc}") from None
+        raise ConfigError(f"{source}: ranker.options: {exc}") from None
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{config.source}: ranker: cannot load {rc.model or rc.type}: {exc}") from None
+        raise ConfigError(f"{source}: ranker: cannot load {rc.model or rc.type}: {exc}") from None
 
 
-def load_in_domain_for_bm25(config: AuditConfig):
-    from robustrank.data import load_dataset
+def build_ranker(rc: RankerConfig, config: AuditConfig, *, collection: Any = None) -> Ranker:
+    """Build the ranker of an audit config (BM25 as the audited ranker indexes the in-domain collection)."""
+    if rc.type == "bm25" and collection is None:
+        from robustrank.data import load_dataset
 
-    return load_dataset(config.datasets.in_domain, config.resolve)
+        collection = load_dataset(config.datasets.in_domain, config.resolve)
+    return build_ranker_from_config(rc, config.base_dir, collection=collection, source=config.source)
 
 
 def _task_entries(config: AuditConfig) -> list[tuple[str, Any]]:
@@ -112,7 +113,10 @@ def run_audit(
     ctx.timings["build_ranker"] = time.perf_counter() - t0
 
     tasks: dict[str, Any] = {}
-    plugins: dict[str, Any] = {}
+    _, ranker_info = load_plugin("ranker", config.ranker.type)
+    plugins: dict[str, Any] = {
+        f"ranker:{config.ranker.type}": {"distribution": ranker_info.distribution, "version": ranker_info.version, "entry_point": ranker_info.value}
+    }
     for key, options in _task_entries(config):
         t_task = time.perf_counter()
         try:
@@ -175,8 +179,9 @@ def run_audit(
     path = write_json_atomic(out / "results.json", results)
     log.info("wrote %s", path)
     if config.output.html if render_html is None else render_html:
-        from robustrank.report import render_report
+        from robustrank.report import render_compliance, render_report
 
-        render_report(results, out / "report.html")
-        log.info("wrote %s", out / "report.html")
+        render_report(results, out / "report.html", results_path=path)
+        render_compliance(results, out / "compliance.html", results_path=path)
+        log.info("wrote %s and %s", out / "report.html", out / "compliance.html")
     return results, path

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from robustrank import __version__
-from robustrank.errors import RobustRankError
+from robustrank.errors import ConfigError, RobustRankError
 
 EXIT_INPUT_ERROR = 2
 
@@ -55,9 +55,13 @@ def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
 @click.option("--max-queries", type=int, help="Override max_queries (evaluate only the first N judged queries).")
 @click.option("--no-html", is_flag=True, help="Write results.json only.")
 @click.option("--resume", is_flag=True, help="Skip work units already finished in the output folder's checkpoint.")
+@click.option("--gate", "run_gate", is_flag=True, help="Evaluate the config's gate: policy at the end; write gate.md, gate.xml, gate.json; exit 1 on FAIL/ERROR.")
 @click.pass_context
-def audit(ctx: click.Context, config_path: Path, out_dir: Path | None, device: str | None, max_queries: int | None, no_html: bool, resume: bool) -> None:
-    """Audit the ranker described by MODEL_YAML and write results.json and report.html."""
+def audit(ctx: click.Context, config_path: Path, out_dir: Path | None, device: str | None, max_queries: int | None, no_html: bool, resume: bool, run_gate: bool = False) -> None:
+    """Audit the ranker described by MODEL_YAML and write results.json, report.html and compliance.html.
+
+    With --gate the exit code is the gate's: 0 pass/warn, 1 fail/error (2: usage or input error).
+    """
     from robustrank.audit import run_audit
     from robustrank.config import load_config
 
@@ -67,6 +71,8 @@ def audit(ctx: click.Context, config_path: Path, out_dir: Path | None, device: s
     if max_queries is not None:
         overrides["max_queries"] = max_queries
     cfg = load_config(config_path, overrides=overrides)
+    if run_gate and not cfg.gate.conditions:
+        raise ConfigError(f"{cfg.source}: gate.conditions: --gate needs a policy with at least one condition")
     results, path = run_audit(cfg, out_dir=out_dir, progress=not ctx.obj["quiet"], render_html=False if no_html else None, resume=resume)
     errors = [k for k, t in results["tasks"].items() if t["status"] != "ok"]
     click.echo(f"results: {path}")
@@ -78,19 +84,58 @@ def audit(ctx: click.Context, config_path: Path, out_dir: Path | None, device: s
             click.echo(f"  {m:<10} neural {v['neural']['mean']:.4f}   bm25 {v['bm25']['mean']:.4f}")
     if errors:
         click.echo(f"tasks with errors (recorded in results.json): {', '.join(errors)}", err=True)
+    if run_gate:
+        sys.exit(_gate_and_report(path, markdown=path.with_name("gate.md"), junit=path.with_name("gate.xml"), json_out=path.with_name("gate.json")))
+
+
+def _gate_and_report(results_path: Path, *, baseline: Path | None = None, policy: Path | None = None, markdown: Path | None = None, junit: Path | None = None, json_out: Path | None = None) -> int:
+    """Evaluate a gate on a results file, write the requested outputs, print a summary; return the exit code."""
+    from robustrank.gate import check_results_file, write_gate_outputs
+
+    gate, _ = check_results_file(results_path, baseline_path=baseline, policy_path=policy)
+    for c in gate.conditions:
+        click.echo(f"  {c.outcome:<5} [{c.severity}] {c.check}: {c.message}")
+    for note in gate.baseline_notes:
+        click.echo(f"  note: {note}")
+    for p in write_gate_outputs(gate, markdown=markdown, junit=junit, json_path=json_out):
+        click.echo(f"wrote {p}")
+    counts = gate.counts
+    click.echo(f"gate: {gate.outcome} ({counts['PASS']} pass, {counts['WARN']} warn, {counts['FAIL']} fail, {counts['ERROR']} error)")
+    return gate.exit_code
 
 
 @main.command()
 @click.argument("results_path", metavar="RESULTS_JSON", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="HTML file (default: report.html next to the JSON).")
-def report(results_path: Path, output: Path | None) -> None:
-    """Render an HTML report from RESULTS_JSON alone."""
-    from robustrank.report import render_report
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="HTML file (default: report.html, or compliance.html, next to the JSON).")
+@click.option("--compliance", is_flag=True, help="Render the printable compliance record instead of the report.")
+def report(results_path: Path, output: Path | None, compliance: bool = False) -> None:
+    """Render an HTML report (or, with --compliance, the compliance record) from RESULTS_JSON alone."""
+    from robustrank.report import render_compliance, render_report
     from robustrank.results import read_results
 
     results = read_results(results_path)
-    out = render_report(results, output or results_path.with_name("report.html"))
+    if compliance:
+        out = render_compliance(results, output or results_path.with_name("compliance.html"), results_path=results_path)
+        click.echo(f"compliance: {out}")
+        return
+    out = render_report(results, output or results_path.with_name("report.html"), results_path=results_path)
     click.echo(f"report: {out}")
+
+
+@main.command()
+@click.argument("results_path", metavar="RESULTS_JSON", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Previous results.json for delta(...) conditions (overrides gate.baseline).")
+@click.option("--policy", type=click.Path(dir_okay=False, path_type=Path), help="model.yaml (or a file with just gate:) whose policy to apply (default: the policy recorded in RESULTS_JSON).")
+@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary (for a pull-request comment).")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML, one test case per condition.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the gate outcome as JSON.")
+def gate(results_path: Path, baseline: Path | None, policy: Path | None, markdown: Path | None, junit: Path | None, json_out: Path | None) -> None:
+    """Check RESULTS_JSON against a release-gate policy.
+
+    Exit code 0: PASS or WARN; 1: FAIL or ERROR (a condition whose task errored or whose value is
+    missing fails unless the policy says on_error: warn); 2: usage or input error.
+    """
+    sys.exit(_gate_and_report(results_path, baseline=baseline, policy=policy, markdown=markdown, junit=junit, json_out=json_out))
 
 
 @main.command()

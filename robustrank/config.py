@@ -27,6 +27,7 @@ from robustrank.config_attacks import AttackSpec, T4Config
 from robustrank.config_certify import CertifyConfig
 from robustrank.config_gate import GateConfig
 from robustrank.errors import ConfigError
+from robustrank.executors import ExecutorConfig
 from robustrank.schema_base import StrictModel
 
 __all__ = [
@@ -272,6 +273,7 @@ class AuditConfig(_Strict):
     tasks: TasksConfig = Field(default_factory=TasksConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: str = PrivateAttr(default="<config>")

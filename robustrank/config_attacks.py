@@ -1,25 +1,127 @@
-"""Configuration of the adversarial task ``t4`` (attacks against the ranker and BM25)."""
+"""Configuration of the adversarial task ``t4`` (attacks against the ranker and BM25).
+
+Defaults are sized for the demo (a few targets, a small surrogate); the constants that come from
+the papers are documented where the attack plugins define them (e.g. PRADA's m = 10 words).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from robustrank.schema_base import StrictModel
 
-__all__ = ["AttackSpec", "T4Config"]
+__all__ = [
+    "AttackSpec",
+    "BudgetConfig",
+    "FluencyConfig",
+    "InjectionConfig",
+    "T4Config",
+    "TargetConfig",
+]
 
 
 class AttackSpec(StrictModel):
     """One attack to run: a plugin of the ``robustrank.attacks`` group and its options."""
 
     name: str = Field(description="Attack plugin name, e.g. prada_wu_2023.")
+    key: str | None = Field(None, description="Key in results.json (default: the plugin name; name@2... when repeated).")
     options: dict[str, Any] = Field(default_factory=dict, description="Options validated by the attack plugin.")
 
 
+class TargetConfig(StrictModel):
+    """Which (query, document) pairs are attacked.
+
+    Default as in the PRADA line of work (Wu et al., TOIS 2023): documents sampled from ranks
+    51-100 of the victim's re-ranked top-100.
+    """
+
+    rank_ranges: list[tuple[int, int]] = Field(
+        default_factory=lambda: [(51, 100)], description="1-based inclusive rank ranges of the victim's list to sample targets from."
+    )
+    per_query: int = Field(1, gt=0, description="Targets sampled per query (spread over the ranges).")
+    queries: int | None = Field(8, gt=0, description="Queries sampled (seeded) from the evaluated queries; null = all.")
+    seed: int | None = Field(None, description="Seed of the target sample; null = the audit seed.")
+
+    @field_validator("rank_ranges")
+    @classmethod
+    def _check_ranges(cls, v: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        if not v:
+            raise ValueError("at least one rank range is needed")
+        for lo, hi in v:
+            if lo < 1 or hi < lo:
+                raise ValueError(f"rank range [{lo}, {hi}] must satisfy 1 <= lo <= hi")
+        return v
+
+
+class BudgetConfig(StrictModel):
+    """Per-target limits every attack must respect (checked after each attack)."""
+
+    max_words: int | None = Field(10, ge=0, description="Words substituted/inserted at most (PRADA reference: m = 10).")
+    max_fraction: float | None = Field(None, gt=0, le=1, description="Share of the document's words changed at most.")
+    max_victim_queries: int | None = Field(100, gt=0, description="Victim calls (candidate texts scored) at most per target.")
+
+
+class FluencyConfig(StrictModel):
+    """Fluency of documents: perplexity under an n-gram LM trained on the collection, or a local causal LM."""
+
+    kind: Literal["ngram", "causal_lm"] = Field("ngram", description="ngram: nltk.lm on the collection; causal_lm: a local model folder.")
+    order: int = Field(3, ge=1, le=5, description="n-gram order.")
+    train_docs: int | None = Field(5000, gt=0, description="Collection documents (seeded sample) the n-gram LM is trained on; null = all.")
+    model: str | None = Field(None, description="causal_lm: local model folder (AutoModelForCausalLM).")
+
+    @model_validator(mode="after")
+    def _check(self) -> FluencyConfig:
+        if self.kind == "causal_lm" and not self.model:
+            raise ValueError("fluency kind 'causal_lm' needs 'model' (a local folder)")
+        return self
+
+
+class InjectionConfig(StrictModel):
+    """T5-style spam: synthetic stuffed documents injected into each query's candidate list."""
+
+    enabled: bool = Field(True, description="Run the injection experiment.")
+    n_docs: int = Field(5, gt=0, description="Synthetic documents injected per query.")
+    stuffed_terms: int = Field(10, gt=0, description="Query-term occurrences stuffed into each synthetic document.")
+    mode: Literal["prepend", "append", "interleave"] = Field("interleave", description="Where the query terms go in the carrier document.")
+
+
 class T4Config(StrictModel):
-    """T4: defence against adversarial operations."""
+    """T4: defence against adversarial operations (Wu et al., TOIS 2022, third robustness definition)."""
 
     enabled: bool = Field(False, description="Run the adversarial task.")
-    attacks: list[AttackSpec] = Field(default_factory=list)
+    targets: TargetConfig = Field(default_factory=TargetConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    attacks: list[AttackSpec] = Field(
+        default_factory=lambda: [
+            AttackSpec(name="prada_wu_2023"),
+            AttackSpec(name="random_substitution"),
+            AttackSpec(name="keyword_stuffing"),
+        ],
+        description="Attack plugins to run (each against the neural ranker, BM25 and every defended ranker).",
+    )
+    systems: list[Literal["neural", "bm25"]] = Field(
+        default_factory=lambda: ["neural", "bm25"], description="Undefended systems attacked (BM25 is the reference)."
+    )
+    defenses: list[str] = Field(
+        default_factory=list,
+        description="Defence plugins: a RankerDefense is attacked as system neural+<name>; a DocumentScreen "
+        "reports flagged_rate of the adversarial documents.",
+    )
+    white_box: bool = Field(False, description="Give attacks the victim's gradients (when it exposes them).")
+    expose_scores: bool = Field(True, description="Black box with scores (false: ranks only).")
+    similarity_model: str = Field(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        description="Bi-encoder whose cosine measures original vs adversarial similarity (stands in for USE).",
+    )
+    fluency: FluencyConfig = Field(default_factory=FluencyConfig)
+    injection: InjectionConfig = Field(default_factory=InjectionConfig)
+    keep_texts: bool = Field(True, description="Store original and adversarial texts per target in results.json.")
+
+    @model_validator(mode="after")
+    def _check_keys(self) -> T4Config:
+        keys = [a.key for a in self.attacks if a.key]
+        if len(keys) != len(set(keys)):
+            raise ValueError("attack keys must be unique")
+        return self

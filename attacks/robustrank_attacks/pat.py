@@ -1,0 +1,372 @@
+"""PAT: pairwise anchor-based trigger attack on a black-box ranker via ranking imitation.
+
+Liu et al., "Order-Disorder: Imitation Adversarial Attacks for Black-box Neural Ranking
+Models", CCS 2022; reference code LauJames/PAT (read for constants; this is our own code).
+
+1. **Ranking imitation** (:mod:`.imitation`). The victim's ranked lists for the audit's queries
+   (and optionally extra queries: random word n-grams of documents, ranked by the victim over
+   their BM25 top-``extra_query_depth``) give pairwise preferences: all ordered pairs in the
+   top-25 plus 4 random documents from below rank 25 per top-25 document. A pairwise
+   cross-encoder initialised from the all-MiniLM-L6-v2 encoder is trained on them (RankNet on
+   the logit difference, label smoothing 0.1 - reference ``bert_ranker/losses/label_smoothing``),
+   cached by a content hash under ``artifact_dir("imitation", key)``. Fidelity is measured on
+   held-out queries: top-10 overlap and RBO (p = 0.7).
+2. **Trigger generation.** Anchor: the victim's top-3 documents concatenated (reference
+   ``' '.join(best[1:4])``). Beam search grows the trigger one word at a time; for every beam the
+   next word's candidates are the ``candidates`` vocabulary tokens with the largest first-order
+   gain of the pairwise objective ``log sigmoid(s(q, trigger + target) - s(q, anchor))``,
+   estimated HotFlip-style from its gradient at a ``[MASK]`` placeholder (``E @ grad``). Each
+   candidate trigger is then scored exactly by the imitation model:
+   ``pairwise log-prob + lm_weight * log P_LM(trigger) - log(repetition_penalty) * repeats``,
+   and the best ``num_beams`` are kept. As in the reference, words of the anchor and the
+   ``num_sim`` vocabulary words closest to the query are preferred: ``preferred_share`` of each
+   beam's candidates come from them (the reference adds 0.68 to their logits at temperature
+   0.1). After ``trigger_length`` steps the best full-length
+   beam is inserted into the target (at the start by default).
+3. **Evaluation.** The victim is used only through the :class:`~robustrank.api.VictimOracle`:
+   one final rank check (``victim_check``), recorded in ``info``; the adversarial task measures
+   the boosted rank itself.
+
+Constants and their sources (reference code ``adv_ir/pat_attack.py`` arguments unless noted):
+
+* ``trigger_length`` 6 (``--tri_len``), ``num_beams`` 10 (``--num_beams``), ``candidates`` 128
+  (``--topk``), ``lm_weight`` 0.1 (``--lambda_1``), ``repetition_penalty`` 5.0 (hard-coded in
+  ``attack_methods.pairwise_anchor_trigger``), anchor = top-3 documents;
+* imitation: top-25 pairs + 4 negatives per top doc (``top_25_last_4``), label smoothing 0.1.
+
+Deviations (also listed in ``summary()["deviations"]``):
+
+* Candidate proposal: the reference perturbs a BERT LM's next-token logits with gradients of
+  the pairwise loss (PPLM-style, 5 Adam steps) and takes the top-128 tokens; we rank the
+  vocabulary by the first-order (HotFlip) estimate of the pairwise objective at a mask
+  placeholder - gradient-guided, but without a neural LM in the loop.
+* Fluency: a word n-gram LM of the collection (nltk Witten-Bell, order 2) instead of a BERT LM
+  fine-tuned on WikiText-103; the repetition penalty is applied in log space (``log 5.0`` per
+  earlier occurrence) rather than by dividing logits (CTRL-style).
+* Preferred words: the reference picks the 300 words the imitation model scores highest as
+  one-word documents for the query and boosts them (and the anchor's words) by +0.68 logits;
+  we pick the 300 words whose input embeddings are closest (cosine, max over query tokens) to
+  the query's, and reserve ``preferred_share`` = 0.75 of the candidate slots for preferred
+  words (scoring the whole vocabulary with a cross-encoder per query is too slow on a CPU).
+* Vocabulary: whole-word alphabetic non-stopword tokens only (the reference allows word pieces
+  after the first token), so triggers are words the LM and the edit records can represent.
+* The result is the best full-length beam (the reference keeps the best prefix of any length
+  by imitation score).
+* Imitation data: ``max_pairs`` seeded uniform sample of the pairs and a short CPU schedule
+  (the paper trains on all pairs of many more queries); held-out queries for fidelity are a
+  seeded sample of the audit's queries.
+* The demo uses fewer beams and candidates than the paper (see docs/pat.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from robustrank.api import (
+    AttackEnvironment,
+    AttackOutcome,
+    AttackTarget,
+    Budget,
+    TrainingConfig,
+    VictimOracle,
+    bm25_tokenize,
+    train_pairwise_cross_encoder,
+    words,
+)
+from robustrank_attacks.triggers import TriggerAttackBase, TriggerOptions, insert_trigger, whole_word_vocabulary
+
+__all__ = ["PATAttack", "PATOptions"]
+
+log = logging.getLogger(__name__)
+
+DEVIATIONS = [
+    "candidates proposed by a first-order (HotFlip) estimate of the pairwise objective at a [MASK] placeholder, "
+    "not by PPLM-perturbed BERT-LM logits",
+    "fluency: collection word n-gram LM (nltk Witten-Bell) instead of a WikiText-103 BERT LM",
+    "repetition penalty applied as log(theta) per earlier occurrence, not CTRL-style logit division",
+    "preferred words (anchor words + 300 query-similar words) chosen by input-embedding cosine and given a fixed 75% "
+    "share of the candidates instead of a +0.68 logit boost",
+    "trigger vocabulary restricted to whole-word alphabetic non-stopword tokens",
+    "result is the best full-length beam, not the best prefix of any length",
+    "imitation pairs capped by a seeded uniform sample (max_pairs) and trained on a short CPU schedule",
+]
+
+
+class PATOptions(TriggerOptions):
+    """Options of the PAT attack (``tasks.t4.attacks[].options``)."""
+
+    num_beams: int = Field(10, ge=1, description="Beam width (reference --num_beams 10).")
+    candidates: int = Field(128, ge=1, description="Gradient-ranked candidate tokens per beam and step (reference --topk 128).")
+    lm_weight: float = Field(0.1, ge=0, description="Weight of the LM log-probability (reference --lambda_1 0.1).")
+    repetition_penalty: float = Field(5.0, ge=1, description="Penalty per repeated trigger word, applied as log(theta) (reference 5.0).")
+    anchor_docs: int = Field(3, ge=1, description="Victim top documents concatenated into the anchor (reference: top-3).")
+    num_sim: int = Field(300, ge=0, description="Vocabulary words most similar to the query preferred as candidates (reference --num_sim 300).")
+    preferred_share: float = Field(
+        0.75, ge=0, le=1, description="Share of each beam's candidates taken from the preferred words (anchor words + query-similar words)."
+    )
+    max_length: int = Field(128, ge=16, description="Tokens per (query, document) input of the imitation model.")
+    # imitation
+    imitation_model: str | None = Field(None, description="Use this trained imitation model folder instead of training one.")
+    init_model: str = Field("sentence-transformers/all-MiniLM-L6-v2", description="Encoder the imitation cross-encoder starts from.")
+    pair_top: int = Field(25, ge=2, description="Every ordered pair within the victim's top-N is a preference (reference 25).")
+    negatives_per_doc: int = Field(4, ge=0, description="Random below-top-N documents per top document (reference 4).")
+    max_pairs: int | None = Field(2000, ge=1, description="Seeded uniform sample of the pairs (None: all).")
+    epochs: int = Field(1, ge=1)
+    batch_size: int = Field(16, ge=1)
+    learning_rate: float = Field(1e-4, gt=0, description="AdamW learning rate (ours: a short CPU schedule needs more than 3e-5).")
+    train_max_length: int = Field(128, ge=16, description="Tokens per input while training.")
+    max_steps: int | None = Field(None, ge=1, description="Stop training after this many steps.")
+    label_smoothing: float = Field(0.1, ge=0, lt=1, description="RankNet target 1 - label_smoothing (reference 0.1).")
+    heldout_queries: int = Field(10, ge=0, description="Queries held out of training to measure fidelity.")
+    fidelity_depth: int = Field(100, ge=10, description="Depth of the victim lists re-ranked for fidelity.")
+    extra_queries: int = Field(0, ge=0, description="Extra imitation queries: random document word n-grams ranked by the victim.")
+    extra_query_words: int = Field(8, ge=1, description="Words per extra query n-gram.")
+    extra_query_depth: int = Field(100, ge=10, description="BM25 candidates the victim ranks per extra query.")
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+class PATAttack(TriggerAttackBase):
+    """Order-Disorder / PAT (Liu et al., CCS 2022) against a black-box ranker.
+
+    Args:
+        options: :class:`PATOptions` (or a mapping validated into it).
+    """
+
+    name = "pat_liu_2022"
+    Options = PATOptions
+
+    def __init__(self, options: PATOptions | Mapping[str, Any] | None = None):
+        super().__init__(options)
+        self.imitation = None
+        self._summary: dict[str, Any] = {}
+
+    # -- prepare -------------------------------------------------------------------------------
+    def prepare(self, env: AttackEnvironment) -> None:
+        """Imitate the victim from its rankings, measure fidelity, set up trigger search."""
+        import torch
+
+        from robustrank_attacks.imitation import ImitationModel, build_imitation_pairs, fidelity
+
+        t0 = time.perf_counter()
+        super().prepare(env)
+        opt = self.options
+        rng = np.random.default_rng(env.seed)
+        rankings = {q: list(r) for q, r in env.victim_rankings.items() if q in env.queries}
+        qids = sorted(rankings)
+        order = [qids[int(i)] for i in rng.permutation(len(qids))]
+        n_held = min(opt.heldout_queries, max(0, len(qids) - 1))
+        held = sorted(order[:n_held])
+        train_q = {q: env.queries[q] for q in order[n_held:]}
+        docs = dict(env.documents)
+        extra = self._extra_queries(env, rng) if opt.extra_queries else {}
+        train_rank = dict(rankings)
+        for i, (text, ranked) in enumerate(extra.items()):
+            train_q[f"extra:{i}"] = text
+            train_rank[f"extra:{i}"] = ranked
+        info: dict[str, Any] = {"train_queries": len(train_q) - len(extra), "extra_queries": len(extra), "heldout_queries": len(held)}
+        if opt.imitation_model:
+            path = Path(opt.imitation_model)
+            info["source"] = "given"
+        else:
+            pairs = build_imitation_pairs(train_rank, train_q, docs, rng, top=opt.pair_top, negatives_per_doc=opt.negatives_per_doc)
+            info["pairs_available"] = len(pairs)
+            if opt.max_pairs is not None and len(pairs) > opt.max_pairs:
+                keep = np.sort(rng.choice(len(pairs), size=opt.max_pairs, replace=False))
+                pairs = [pairs[int(i)] for i in keep]
+            info["pairs_used"] = len(pairs)
+            cfg = TrainingConfig(
+                init_model=opt.init_model,
+                epochs=opt.epochs,
+                batch_size=opt.batch_size,
+                learning_rate=opt.learning_rate,
+                max_length=opt.train_max_length,
+                label_smoothing=opt.label_smoothing,
+                max_steps=opt.max_steps,
+                seed=env.seed,
+            )
+            key = _hash([cfg.__dict__, [(p.query, p.better, p.worse) for p in pairs]])
+            t1 = time.perf_counter()
+            path = train_pairwise_cross_encoder(pairs, cfg, env.artifact_dir("imitation", key), device=env.device, progress=env.progress)
+            info["train_seconds"] = round(time.perf_counter() - t1, 2)
+            info["source"] = "trained"
+            info["key"] = key
+            tj = Path(path) / "training.json"
+            if tj.is_file():
+                info["training"] = json.loads(tj.read_text())
+        info["model"] = str(path)
+        self.imitation = ImitationModel(str(path), device=env.device, max_length=opt.max_length)
+        t2 = time.perf_counter()
+        fid = fidelity(
+            self.imitation, rankings, {q: env.queries[q] for q in held}, docs, depth=opt.fidelity_depth, progress=env.progress
+        )
+        info["fidelity_seconds"] = round(time.perf_counter() - t2, 2)
+        torch.manual_seed(env.seed)
+        vocab = whole_word_vocabulary(self.imitation.tokenizer)
+        self._vocab_ids = torch.tensor([i for i, _ in vocab], dtype=torch.long)
+        self._vocab_str = [t for _, t in vocab]
+        self._vocab_index = {t: i for i, t in enumerate(self._vocab_str)}
+        emb = self.imitation.embedding_matrix()[self._vocab_ids]
+        self._vocab_unit = torch.nn.functional.normalize(emb.float(), dim=-1)
+        self._summary = {
+            "imitation": info,
+            "fidelity": fid,
+            "trigger_vocabulary": len(vocab),
+            "prepare_seconds": round(time.perf_counter() - t0, 2),
+            "constants": {
+                "trigger_length": opt.trigger_length,
+                "num_beams": opt.num_beams,
+                "candidates": opt.candidates,
+                "lm_weight": opt.lm_weight,
+                "repetition_penalty": opt.repetition_penalty,
+                "anchor_docs": opt.anchor_docs,
+                "num_sim": opt.num_sim,
+                "preferred_share": opt.preferred_share,
+                "pair_top": opt.pair_top,
+                "negatives_per_doc": opt.negatives_per_doc,
+                "label_smoothing": opt.label_smoothing,
+                "rbo_p": 0.7,
+                "reference": "Liu et al., CCS 2022; LauJames/PAT adv_ir/pat_attack.py defaults",
+            },
+            "deviations": DEVIATIONS,
+        }
+
+    def _extra_queries(self, env: AttackEnvironment, rng: np.random.Generator) -> dict[str, list[tuple[str, None]]]:
+        """Random document word n-grams, ranked by the victim over their BM25 candidates."""
+        from rank_bm25 import BM25Okapi
+
+        opt = self.options
+        if env.rank_fn is None:
+            log.warning("no victim ranking function: extra imitation queries skipped")
+            return {}
+        ids = sorted(env.documents)
+        bm25 = BM25Okapi([bm25_tokenize(env.documents[d]) or ["\x00"] for d in ids], k1=0.9, b=0.4)
+        out: dict[str, list[tuple[str, None]]] = {}
+        for j in rng.choice(len(ids), size=min(opt.extra_queries, len(ids)), replace=False):
+            ws = words(env.documents[ids[int(j)]])
+            if len(ws) < 2:
+                continue
+            start = int(rng.integers(0, max(1, len(ws) - opt.extra_query_words + 1)))
+            text = " ".join(ws[start : start + opt.extra_query_words])
+            terms = bm25_tokenize(text)
+            if not terms or text in out:
+                continue
+            scores = bm25.get_scores(terms)
+            k = min(opt.extra_query_depth, len(ids))
+            top = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[int(i)] > 0]
+            if len(top) < 2:
+                continue
+            cand = [ids[i] for i in top]
+            ranked = env.rank_fn(text, [env.documents[d] for d in cand])
+            out[text] = [(cand[int(i)], None) for i in ranked]
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Imitation model, fidelity, constants and deviations (stored under results ``prepare``)."""
+        return {**super().summary(), **self._summary}
+
+    # -- attack --------------------------------------------------------------------------------
+    def attack(self, target: AttackTarget, victim: VictimOracle, budget: Budget, rng: np.random.Generator) -> AttackOutcome:
+        """Generate a PAT trigger on the imitation model and insert it into the target.
+
+        Raises:
+            RuntimeError: ``prepare`` was not run.
+        """
+        if self.imitation is None:
+            raise RuntimeError("PAT needs prepare(env) first (imitation model)")
+        import torch
+
+        t0 = time.perf_counter()
+        torch.manual_seed(int(rng.integers(2**31)))
+        opt = self.options
+        n = self.trigger_budget(target, budget)
+        anchor_ids = [d for d, _ in target.ranked_list if d != target.doc_id][: opt.anchor_docs]
+        anchor = " ".join(self.documents[d] for d in anchor_ids)
+        model = self.imitation
+        q = target.query
+        f0 = model.forward_pairs
+        s_anchor = float(model.score(q, [anchor])[0])
+        s_orig = float(model.score(q, [target.text])[0])
+        preferred = self._preferred(q, anchor)
+        beams: list[tuple[list[str], float]] = [([], 0.0)]
+        best_pair = None
+        for _ in range(n):
+            beams, best_pair = self._step(q, target.text, beams, s_anchor, preferred)
+        trigger = beams[0][0] if beams else []
+        info: dict[str, Any] = {
+            "method": "PAT beam search on the imitation model",
+            "anchor_doc_ids": anchor_ids,
+            "preferred_words": int(preferred.sum()),
+            "imitation_anchor_score": s_anchor,
+            "imitation_score_original": s_orig,
+            "imitation_score_adversarial": best_pair,
+            "objective": beams[0][1] if beams else None,
+            "imitation_forwards": model.forward_pairs - f0,
+        }
+        out = self.outcome(target, victim, trigger, info)
+        out.info["search_seconds"] = round(time.perf_counter() - t0, 3)
+        return out
+
+    def _preferred(self, query: str, anchor: str):
+        """Boolean mask over the trigger vocabulary: anchor words and the query's nearest words."""
+        import torch
+
+        pref = torch.zeros(len(self._vocab_str), dtype=torch.bool)
+        for w in set(words(anchor)):
+            i = self._vocab_index.get(w)
+            if i is not None:
+                pref[i] = True
+        ids = self.imitation.tokenizer(query, add_special_tokens=False)["input_ids"]
+        if ids and self.options.num_sim:
+            q = torch.nn.functional.normalize(self.imitation.embedding_matrix()[ids].float(), dim=-1)
+            sim = (self._vocab_unit @ q.T).max(dim=1).values
+            pref[sim.topk(min(self.options.num_sim, len(sim))).indices] = True
+        return pref
+
+    def _step(self, query: str, text: str, beams: list[tuple[list[str], float]], s_anchor: float, preferred):
+        """One beam-search step: propose candidates by gradient, score exactly, keep the best."""
+        opt = self.options
+        model = self.imitation
+        emb = model.embedding_matrix()[self._vocab_ids]
+        mask = model.tokenizer.mask_token
+        proposals: list[list[str]] = []
+        seen: set[tuple[str, ...]] = set()
+        k = min(opt.candidates, len(self._vocab_str))
+        k_pref = min(int(round(k * opt.preferred_share)), int(preferred.sum()))
+        for words_so_far, _ in beams:
+            doc, _ = insert_trigger(text, [*words_so_far, mask], opt.position)
+            grad, _ = model.token_gradient(query, doc, s_anchor)
+            gain = (emb @ grad).float()
+            chosen = gain.masked_fill(~preferred, float("-inf")).topk(k_pref).indices.tolist() if k_pref else []
+            rest = gain.clone()
+            rest[chosen] = float("-inf")
+            chosen += rest.topk(k - len(chosen)).indices.tolist()
+            for i in chosen:
+                cand = [*words_so_far, self._vocab_str[i]]
+                if tuple(cand) not in seen:
+                    seen.add(tuple(cand))
+                    proposals.append(cand)
+        texts = [insert_trigger(text, c, opt.position)[0] for c in proposals]
+        scores = model.score_pairs([(query, t) for t in texts])
+        log_pen = math.log(opt.repetition_penalty)
+        scored = []
+        for cand, s in zip(proposals, scores):
+            pairwise = -math.log1p(math.exp(-(s - s_anchor))) if s - s_anchor > -30 else s - s_anchor
+            lm = self.lm.sequence_logprob(cand) if (self.lm is not None and opt.lm_weight) else 0.0
+            repeats = len(cand) - len(set(cand))
+            scored.append((pairwise + opt.lm_weight * lm - log_pen * repeats, float(s), cand))
+        scored.sort(key=lambda x: (-x[0], x[2]))
+        kept = scored[: opt.num_beams]
+        return [(c, obj) for obj, _, c in kept], (kept[0][1] if kept else None)

@@ -1,0 +1,1 @@
+"""Example third-party robustrank plugins (an attack and a defence)."""

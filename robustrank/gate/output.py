@@ -1,0 +1,108 @@
+"""Gate outputs: Markdown (for a pull-request comment), JUnit XML (CI dashboards), JSON.
+
+Markdown comes from a jinja2 template; every text from the results (error messages, names) is
+escaped for GitHub-flavoured Markdown, which would otherwise render inline HTML. JUnit XML is
+built with :mod:`xml.etree.ElementTree`, which escapes text and attributes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from robustrank.gate.evaluate import GateResult
+
+__all__ = ["gate_markdown", "gate_junit", "write_gate_outputs"]
+
+_MD_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "`": "\\`", "*": "\\*", "_": "\\_", "[": "\\[", "]": "\\]"}
+
+
+def md_escape(value: Any) -> str:
+    """Escape text for a GFM table cell: no HTML, no pipes, no emphasis, one line."""
+    text = " ".join(str(value).split())
+    return "".join(_MD_ESCAPES.get(c, c) for c in text)
+
+
+def md_code(value: Any) -> str:
+    """A GFM code span for a table cell (backticks replaced, pipes escaped)."""
+    text = " ".join(str(value).split()).replace("`", "'").replace("|", "\\|")
+    return f"`{text}`"
+
+
+def _md_num(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return md_escape(value)
+    return f"{value:.4g}"
+
+
+def gate_markdown(gate: GateResult) -> str:
+    """The Markdown summary of a gate outcome."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("robustrank.report", "templates"),
+        autoescape=False,  # Markdown, not HTML: values go through the md filter
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = md_escape
+    env.filters["mdnum"] = _md_num
+    env.filters["code"] = md_code
+    icons = {"PASS": "✅", "WARN": "⚠️", "FAIL": "❌", "ERROR": "⛔"}
+    return env.get_template("gate.md.j2").render(g=gate, icons=icons, counts=gate.counts)
+
+
+def gate_junit(gate: GateResult) -> str:
+    """JUnit XML: one test case per condition; FAIL -> failure, failing ERROR -> error,
+    tolerated ERROR -> skipped, WARN -> passed with the warning in system-out."""
+    import xml.etree.ElementTree as ET
+
+    counts = gate.counts
+    suite = ET.Element("testsuite", {
+        "name": f"robustrank gate: {gate.results_name}",
+        "tests": str(len(gate.conditions)),
+        "failures": str(counts["FAIL"]),
+        "errors": str(sum(1 for c in gate.conditions if c.outcome == "ERROR" and c.counts_as_failure)),
+        "skipped": str(sum(1 for c in gate.conditions if c.outcome == "ERROR" and not c.counts_as_failure)),
+        "timestamp": gate.evaluated_at,
+    })
+    props = ET.SubElement(suite, "properties")
+    for k, v in (("outcome", gate.outcome), ("results_sha256", gate.results_digest), ("baseline", gate.baseline_path), ("baseline_sha256", gate.baseline_digest)):
+        if v is not None:
+            ET.SubElement(props, "property", {"name": k, "value": str(v)})
+    for c in gate.conditions:
+        case = ET.SubElement(suite, "testcase", {"classname": f"robustrank.gate.{c.task or 'results'}", "name": c.name})
+        if c.outcome == "FAIL":
+            ET.SubElement(case, "failure", {"message": c.message, "type": "FAIL"}).text = f"{c.check}\n{c.message}"
+        elif c.outcome == "ERROR" and c.counts_as_failure:
+            ET.SubElement(case, "error", {"message": c.message, "type": "ERROR"}).text = f"{c.check}\n{c.message}"
+        elif c.outcome == "ERROR":
+            ET.SubElement(case, "skipped", {"message": f"ERROR tolerated (on_error: warn): {c.message}"})
+        ET.SubElement(case, "system-out").text = f"{c.outcome} ({c.severity}): {c.check} — {c.message}"
+    root = ET.Element("testsuites", {"name": "robustrank", "tests": suite.get("tests"), "failures": suite.get("failures"), "errors": suite.get("errors")})
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_gate_outputs(gate: GateResult, *, markdown: str | Path | None = None, junit: str | Path | None = None, json_path: str | Path | None = None) -> list[Path]:
+    """Write the requested outputs atomically; returns the paths written."""
+    from robustrank.results import write_json_atomic
+
+    written = []
+    for path, text in ((markdown, gate_markdown), (junit, gate_junit)):
+        if path is not None:
+            written.append(_write_text(Path(path), text(gate)))
+    if json_path is not None:
+        written.append(write_json_atomic(json_path, gate.to_dict()))
+    return written
+
+
+def _write_text(path: Path, text: str) -> Path:
+    from robustrank.results import write_text_atomic
+
+    return write_text_atomic(path, text)

@@ -1,0 +1,241 @@
+"""CertDR certification core: sets, TV terms, smoothing, bounds, decision, and the soundness test."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from robustrank.certify import (
+    CertifySettings,
+    CheckpointGrid,
+    Smoother,
+    SynonymSets,
+    certify_query,
+    decide,
+    empirical_bernstein_radius,
+    feasible,
+    hoeffding_radius,
+    interval,
+)
+from robustrank.certify.scoremap import apply_score_map, resolve_score_map
+from robustrank.lexicon import Lexicon
+
+LEXICON = """#robustrank-lexicon\t1\t{"name": "test", "version": 1}
+alpha\tbeta:0.9 gamma:0.8
+beta\tgamma:0.85
+p\tq:0.9
+q\tr:0.8
+s\tr:0.85
+"""
+
+
+@pytest.fixture(scope="module")
+def sets(tmp_path_factory) -> SynonymSets:
+    path = tmp_path_factory.mktemp("lex") / "lex.tsv"
+    path.write_text(LEXICON)
+    # {alpha, beta, gamma}: a component within the cap (3); p - q - r - s: a component above it.
+    return SynonymSets(Lexicon.load(path), min_similarity=0.5, max_set_size=3)
+
+
+def test_sets_components_and_cap(sets):
+    assert sets.neighbours("gamma") == ("alpha", "beta")  # undirected: gamma never lists synonyms itself
+    assert sets.perturbation_set("alpha") == ("alpha", "beta", "gamma")  # the whole small component
+    assert sets.perturbation_set("q") == ("q", "p", "r")  # nearest by path cost 1 - similarity
+    assert sets.perturbation_set("r") == ("r", "s", "q")
+    assert sets.perturbation_set("unknown") == ("unknown",)
+    assert sets.perturbation_set("P")[0] == "p"
+
+
+def test_overlap_uses_max_of_set_sizes(sets):
+    assert sets.overlap("alpha") == 1.0  # substitutions inside a small component change nothing
+    # overlap(q) = min(|{q,p,r} ∩ {p,q,r}|, |{q,p,r} ∩ {r,s,q}|) / 3 = 2/3
+    assert sets.overlap("q") == pytest.approx(2 / 3)
+    assert sets.overlap("p") == 1.0 and sets.overlap("s") == 1.0
+    assert sets.overlap("unknown") == 1.0
+    assert sets.document_bound(["q", "r", "the"]) == pytest.approx(1 - (2 / 3) ** 2)
+    assert sets.document_bound(["the"]) == 0.0
+
+
+def test_overlap_with_unequal_sets(tmp_path):
+    path = tmp_path / "lex.tsv"
+    # a - b, b - c, b - d: component of 4 > cap 3; S(a) = {a, b, c or d}, S(b) = {b, a, c} ...
+    path.write_text('#robustrank-lexicon\t1\t{}\na\tb:0.9\nb\tc:0.8 d:0.7\n')
+    s = SynonymSets(Lexicon.load(path), min_similarity=0.5, max_set_size=3)
+    for w in "abcd":
+        sw = set(s.perturbation_set(w))
+        expect = min(len(sw & set(s.perturbation_set(v))) / max(len(sw), len(s.perturbation_set(v))) for v in s.neighbours(w))
+        assert s.overlap(w) == pytest.approx(expect)
+    assert s.overlap("d") < 1.0
+
+
+def test_smoothing_keeps_text_and_case(sets):
+    sm = Smoother(sets)
+    prepared = sm.prepare("[3] Alpha, the q-value; BETA.")
+    assert len(prepared.slots) == 3
+    copies = sm.sample(prepared, 1000, np.random.default_rng(0))
+    pattern = re.compile(r"^\[3\] (Alpha|Beta|Gamma), the (q|p|r)-value; (ALPHA|BETA|GAMMA)\.$")
+    assert all(pattern.match(c) for c in copies), copies[:3]
+    assert len(set(copies)) == 27  # every combination appears in 1000 draws
+    assert sorted(sm.enumerate(prepared, 27)) == sorted(set(copies))
+    assert sm.enumerate(prepared, 26) is None
+    assert prepared.bound == pytest.approx(1 / 3)  # only q has overlap < 1
+    # the same generator seed gives the same copies, in chunks or at once
+    a = sm.sample(prepared, 10, np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    assert a == sm.sample(prepared, 4, rng) + sm.sample(prepared, 6, rng)
+
+
+def test_bounds_formulas_and_coverage():
+    assert hoeffding_radius(1000, 0.025) == pytest.approx(math.sqrt(math.log(40) / 2000))
+    assert empirical_bernstein_radius(100, 0.0, 0.05) == pytest.approx(7 * math.log(40) / (3 * 99))
+    assert empirical_bernstein_radius(1, 0.1, 0.05) == math.inf
+    # low variance: EB much tighter than Hoeffding
+    assert empirical_bernstein_radius(2000, 0.001, 0.01) < 0.3 * hoeffding_radius(2000, 0.01)
+    # empirical coverage of the two-sided EB interval at delta = 0.1 on Beta(2, 5) samples
+    rng = np.random.default_rng(0)
+    mu = 2 / 7
+    misses = 0
+    for _ in range(2000):
+        x = rng.beta(2, 5, size=50)
+        ci = interval(x.mean(), x.var(ddof=1), 50, 0.1, "empirical_bernstein")
+        misses += not (ci.low <= mu <= ci.high)
+    assert misses / 2000 <= 0.1
+
+
+def test_checkpoint_grid():
+    g = CheckpointGrid(32, 2.0, 1000)
+    assert g.sizes == (32, 64, 128, 256, 512, 1000)
+    assert g.delta_per_look(0.06) == pytest.approx(0.01)
+    assert g.next_size(0) == 32 and g.next_size(64) == 128 and g.next_size(1000) is None
+    with pytest.raises(ValueError):
+        CheckpointGrid(1, 2.0, 10)
+
+
+def test_decision_per_document_condition():
+    point = [0.9, 0.7, 0.5, 0.2]
+    o = [0.0, 0.0, 0.0, 0.5]
+    tight = [0.0] * 4
+    lo = np.subtract(point, 0.01)
+    hi = np.add(point, 0.01)
+    d1 = decide(point, lo, hi, o, 1)
+    # 0.89 > max(0.71, 0.51, 0.21 + 0.5) = 0.71: certified at K=1
+    assert d1.certified and d1.bound_margin == pytest.approx(0.89 - 0.71)
+    d2 = decide(point, lo, hi, o, 2)
+    assert not d2.certified and d2.reason == "tv_bound"  # 0.69 < 0.71 = U_4 + o_4
+    d3 = decide(point, point, point, tight, 3)
+    assert d3.certified
+    wide = decide(point, np.subtract(point, 0.2), np.add(point, 0.2), tight, 1)
+    assert not wide.certified and wide.reason == "monte_carlo"
+    assert decide([0.5, 0.5], [0.5, 0.5], [0.5, 0.5], [0, 0], 1).reason == "margin"
+    assert decide(point, lo, hi, o, 4).reason == "too_few_candidates"
+    # the reference's form certifies no more than ours: g_K - g_K+1 - max o - 0.02 at K=1 is < 0 here
+    assert 0.9 - 0.7 - 0.5 - 0.02 < 0 < d1.bound_margin
+
+
+def test_feasible():
+    lo, hi = [0.5, 0.4, 0.1], [0.7, 0.6, 0.3]
+    assert feasible(lo, hi, [0, 0, 0], 1)
+    assert feasible(lo, hi, [0, 0.5, 0], 1)  # T = {doc 1}: 0.6 > max(0.5, 0.1)
+    assert not feasible(lo, hi, [0, 0.5, 0.5], 1)
+    assert feasible(lo, hi, [0, 0, 0], 2)
+    assert not feasible([0.5, 0.5], [0.5, 0.5], [0, 0], 1)
+
+
+def test_score_maps():
+    assert apply_score_map("cosine_affine", np.array([-1.0, 0.0, 1.0])).tolist() == [0.0, 0.5, 1.0]
+    assert apply_score_map("sigmoid", np.array([0.0]))[0] == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        apply_score_map("identity", np.array([1.5]))
+
+    class Cos:
+        similarity = "cosine"
+
+    class Wrapper:
+        inner = Cos()
+
+    assert resolve_score_map("auto", Wrapper()) == "cosine_affine"
+    assert resolve_score_map("auto", object()) == "sigmoid"
+
+
+# -- soundness ------------------------------------------------------------------------------------
+
+class SyntheticScorer:
+    """Per-sample scores p_i + U(-w, w) for document ``[i] ...``; the true smoothed score is p_i."""
+
+    def __init__(self, p, width, seed):
+        self.p, self.width = np.asarray(p), width
+        self.rng = np.random.default_rng(seed)
+        self.calls = 0
+
+    def __call__(self, pairs):
+        idx = np.array([int(t[1 : t.index("]")]) for _, t in pairs])
+        self.calls += len(pairs)
+        return np.clip(self.p[idx] + self.rng.uniform(-self.width, self.width, len(idx)), 0, 1)
+
+
+SCENARIOS = {
+    # o_d = 0 everywhere; K=2: g_2 = g_3 exactly (true margin 0). K=1 is truly certifiable.
+    "tie": (["[0] alpha", "[1] beta", "[2] gamma", "[3] alpha"], [0.66, 0.60, 0.60, 0.40], 2),
+    # doc 1 holds q (o_d = 1/3): K=1 true margin 0.9 - (0.9 - 1/3 + 1/3) = 0.
+    "tv": (["[0] alpha", "[1] q", "[2] beta"], [0.90, 0.90 - 1 / 3, 0.20], 1),
+}
+
+
+def true_margin(p, o, k):
+    order = np.argsort(-np.asarray(p), kind="stable")
+    inside, outside = order[:k], order[k:]
+    return min(p[i] for i in inside) - max(p[i] + o[i] for i in outside)
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.parametrize("procedure", ["adaptive", "fixed"])
+def test_soundness_false_certification_rate_at_most_alpha(sets, scenario, procedure):
+    from scipy.stats import binom
+
+    texts, p, k = SCENARIOS[scenario]
+    sm = Smoother(sets)
+    o = [sm.prepare(t).bound for t in texts]
+    assert true_margin(p, o, k) <= 1e-12  # the query is NOT robust at K: certifying it is an error
+    alpha, reps = 0.1, 150
+    settings = CertifySettings(alpha=alpha, k_values=(k,), procedure=procedure, n_fixed=400, n_min=16, n_max=1024, enumerate_limit=1)
+    errors = naive_errors = 0
+    for rep in range(reps):
+        scorer = SyntheticScorer(p, 0.1, seed=rep)
+        rngs = [np.random.default_rng([rep, i]) for i in range(len(texts))]
+        cert = certify_query("q", texts, scorer, sm, settings, rngs)
+        errors += cert.decisions[0].certified
+        # the reference's default (no Monte Carlo term): intervals collapsed to point estimates
+        naive_errors += decide(cert.smoothed, cert.smoothed, cert.smoothed, cert.bounds, k).certified
+    limit = binom.ppf(0.999, reps, alpha)
+    assert errors <= limit, f"{errors}/{reps} false certificates at alpha={alpha}"
+    # the harness can fail: without the Monte Carlo term the same estimates certify far too often
+    assert naive_errors > limit, naive_errors
+
+
+def test_certifies_robust_query_and_adaptive_saves_forwards(sets):
+    texts = ["[0] alpha", "[1] beta", "[2] gamma", "[3] alpha", "[4] beta", "[5] gamma"]
+    p = [0.9, 0.7, 0.69, 0.3, 0.2, 0.1]
+    sm = Smoother(sets)
+    out = {}
+    for procedure in ("fixed", "adaptive"):
+        settings = CertifySettings(alpha=0.05, k_values=(1, 2, 3), procedure=procedure, n_fixed=1000, n_min=16, n_max=2048, enumerate_limit=1)
+        scorer = SyntheticScorer(p, 0.05, seed=1)
+        cert = certify_query("q", texts, scorer, sm, settings, [np.random.default_rng(i) for i in range(6)])
+        assert cert.forwards == scorer.calls == sum(cert.samples)
+        out[procedure] = cert
+    assert [d.certified for d in out["fixed"].decisions] == [True, False, True]
+    assert [d.certified for d in out["adaptive"].decisions] == [True, False, True]
+    assert out["adaptive"].forwards * 5 <= out["fixed"].forwards
+    rec = out["adaptive"].to_json()
+    assert rec["certified"] == {"1": True, "2": False, "3": True} and rec["failed"] == {"2": "monte_carlo"}
+
+
+def test_exact_documents_need_no_sampling(sets):
+    texts = ["[0] the", "[1] none", "[2] alpha"]  # 1, 1 and 3 distinct copies
+    cert = certify_query("q", texts, SyntheticScorer([0.9, 0.5, 0.1], 0.0, 0), Smoother(sets),
+                         CertifySettings(k_values=(1, 2), enumerate_limit=4), [np.random.default_rng(i) for i in range(3)])
+    assert cert.exact == (True, True, True) and cert.forwards == 5
+    assert all(d.certified for d in cert.decisions)
