@@ -329,10 +329,11 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out or "<root>"
 
 
-def _format_errors(source: str, exc: ValidationError) -> str:
+def format_validation_errors(source: str, exc: ValidationError, prefix: tuple[Any, ...] = ()) -> str:
+    """One line per pydantic error: ``file: key.path[0].sub: reason`` (``prefix`` prepends keys)."""
     lines = []
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
@@ -361,7 +362,7 @@ def parse_config(data: Any, *, source: str = "<config>", base_dir: Path | None =
     try:
         cfg = AuditConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(source, exc)) from None
+        raise ConfigError(format_validation_errors(source, exc)) from None
     cfg._base_dir = (base_dir or Path.cwd()).resolve()
     cfg._source = source
     return cfg

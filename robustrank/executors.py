@@ -102,10 +102,16 @@ def _run_processes(cfg: ExecutorConfig, args: tuple[str, str], chunks: list[list
         broken = False
         try:
             while (pending or in_flight) and not broken:
-                while pending and len(in_flight) < cfg.max_in_flight:
+                while pending and len(in_flight) < cfg.max_in_flight and not broken:
                     i = pending.pop(0)
                     attempts[i] += 1
-                    in_flight[pool.submit(score_rerank_unit, *args, chunks[i])] = i
+                    try:
+                        in_flight[pool.submit(score_rerank_unit, *args, chunks[i])] = i
+                    except BrokenProcessPool:  # a worker died between two submissions
+                        broken = True
+                        pending.insert(0, i)
+                if broken:
+                    break
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for fut in done:
                     i = in_flight.pop(fut)

@@ -62,17 +62,9 @@ def policy_from_yaml(path: str | Path) -> tuple[GateConfig, Path]:
 
 def _format(source: str, exc: Any) -> str:
     """One line per error: 'file: gate.conditions[0].check: reason' (the config loader's style)."""
-    from robustrank.config import _loc
+    from robustrank.config import format_validation_errors
 
-    lines = []
-    for err in exc.errors():
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        lines.append(f"{source}: {_loc(('gate', *err['loc']))}: {msg}")
-    return "\n".join(lines)
+    return format_validation_errors(source, exc, prefix=("gate",))
 
 
 def check_results_file(
