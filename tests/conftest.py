@@ -88,6 +88,15 @@ def tiny_dataset(tmp_path) -> Path:
     return dst
 
 
+FULL_RESULTS = FIXTURES / "results" / "full.json"
+
+
+@pytest.fixture(scope="module")
+def results() -> dict:
+    """The hand-made results.json fixture covering every task (tests/fixtures/results/full.json)."""
+    return json.loads(FULL_RESULTS.read_text())
+
+
 def write_config(path: Path, text: str) -> Path:
     """Write a YAML config file and return its path."""
     path.write_text(text)

@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
-from pathlib import Path
 
 import pytest
 
 from robustrank.report import render_compliance_html
 from robustrank.report.view import known_limitations, sample_sizes
 
-FULL = Path(__file__).parent / "fixtures" / "results" / "full.json"
-
-
-@pytest.fixture(scope="module")
-def results() -> dict:
-    return json.loads(FULL.read_text())
+from conftest import FULL_RESULTS as FULL
 
 
 @pytest.fixture(scope="module")

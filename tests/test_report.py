@@ -4,11 +4,9 @@ JSON, markup in user text inert (tables and SVG figures), self-contained, verdic
 from __future__ import annotations
 
 import copy
-import json
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -17,12 +15,7 @@ from robustrank.cli import main
 from robustrank.report import render_html
 from robustrank.report import plots
 
-FULL = Path(__file__).parent / "fixtures" / "results" / "full.json"
-
-
-@pytest.fixture(scope="module")
-def results() -> dict:
-    return json.loads(FULL.read_text())
+from conftest import FULL_RESULTS as FULL
 
 
 @pytest.fixture(scope="module")
