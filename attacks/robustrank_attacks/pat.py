@@ -60,7 +60,6 @@ Deviations (also listed in ``summary()["deviations"]``):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -134,10 +133,6 @@ class PATOptions(TriggerOptions):
     extra_query_depth: int = Field(100, ge=10, description="BM25 candidates the victim ranks per extra query.")
 
 
-def _hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:20]
-
-
 class PATAttack(TriggerAttackBase):
     """Order-Disorder / PAT (Liu et al., CCS 2022) against a black-box ranker.
 
@@ -197,12 +192,12 @@ class PATAttack(TriggerAttackBase):
                 max_steps=opt.max_steps,
                 seed=env.seed,
             )
-            key = _hash([cfg.__dict__, [(p.query, p.better, p.worse) for p in pairs]])
             t1 = time.perf_counter()
-            path = train_pairwise_cross_encoder(pairs, cfg, env.artifact_dir("imitation", key), device=env.device, progress=env.progress)
+            # train_pairwise_cross_encoder caches by a content key of the pairs, config and weights
+            path = train_pairwise_cross_encoder(pairs, cfg, env.artifact_dir("imitation", "pat"), device=env.device, progress=env.progress)
             info["train_seconds"] = round(time.perf_counter() - t1, 2)
             info["source"] = "trained"
-            info["key"] = key
+            info["key"] = Path(path).name
             tj = Path(path) / "training.json"
             if tj.is_file():
                 info["training"] = json.loads(tj.read_text())
