@@ -11,53 +11,38 @@ from typing import Any
 
 from robustrank import __version__
 from robustrank.checkpoint import Checkpoint
-from robustrank.config import AuditConfig, RankerConfig
+from robustrank.config.audit import AuditConfig
+from robustrank.config.tasks import task_class
 from robustrank.context import AuditContext
-from robustrank.errors import ConfigError, RobustRankError
+from robustrank.errors import TaskSkipped
 from robustrank.plugins import load_plugin
 from robustrank.rankers.base import Ranker, SupportsFingerprint
+from robustrank.rankers.build import build_ranker
 from robustrank.rankers.cache import CachedRanker
+from robustrank.report import render_compliance, render_report
 from robustrank.results import SCHEMA_VERSION, environment, write_json_atomic
-from robustrank.tasks.base import TaskSkipped
 
-__all__ = ["build_ranker", "build_ranker_from_config", "config_fingerprint", "run_audit"]
+__all__ = ["config_fingerprint", "run_audit"]
 
 log = logging.getLogger(__name__)
 
 
-def build_ranker_from_config(rc: RankerConfig, base_dir: Path, *, collection: Any = None, source: str = "<config>") -> Ranker:
-    """Build a ranker from a RankerConfig through the ``robustrank.rankers`` registry.
+def _task_entries(config: AuditConfig) -> list[tuple[str, Any, Any, Any]]:
+    """Enabled tasks as (key, options, class, registration), ordered by their declared ``after``
+    dependencies (stable: otherwise in config order)."""
+    import graphlib
 
-    Raises:
-        ConfigError / ModelNotFoundError / PluginError: naming ``ranker.*``.
-    """
-    factory, _ = load_plugin("ranker", rc.type, required=("from_config",))
-    try:
-        return factory.from_config(rc, base_dir=base_dir, collection=collection)
-    except RobustRankError:
-        raise
-    except TypeError as exc:
-        raise ConfigError(f"{source}: ranker.options: {exc}") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{source}: ranker: cannot load {rc.model or rc.type}: {exc}") from None
-
-
-def build_ranker(rc: RankerConfig, config: AuditConfig, *, collection: Any = None) -> Ranker:
-    """Build the ranker of an audit config (BM25 as the audited ranker indexes the in-domain collection)."""
-    if rc.type == "bm25" and collection is None:
-        from robustrank.data import load_dataset
-
-        collection = load_dataset(config.datasets.in_domain, config.resolve)
-    return build_ranker_from_config(rc, config.base_dir, collection=collection, source=config.source)
-
-
-def _task_entries(config: AuditConfig) -> list[tuple[str, Any]]:
-    entries = []
-    for key in type(config.tasks).model_fields:
-        options = getattr(config.tasks, key)
-        if getattr(options, "enabled", True):
-            entries.append((key, options))
-    return entries
+    enabled = {key: opts for key, opts in config.tasks.items() if getattr(opts, "enabled", True)}
+    loaded = {key: task_class(key) for key in enabled}
+    graph = {key: [d for d in getattr(loaded[key][0], "after", ()) if d in enabled] for key in enabled}
+    sorter = graphlib.TopologicalSorter(graph)
+    sorter.prepare()
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=list(enabled).index)
+        order += ready
+        sorter.done(*ready)
+    return [(key, enabled[key], *loaded[key]) for key in order]
 
 
 def _ranker_description(ranker: Ranker) -> dict[str, Any]:
@@ -117,10 +102,9 @@ def run_audit(
     plugins: dict[str, Any] = {
         f"ranker:{config.ranker.type}": {"distribution": ranker_info.distribution, "version": ranker_info.version, "entry_point": ranker_info.value}
     }
-    for key, options in _task_entries(config):
+    for key, options, cls, info in _task_entries(config):
         t_task = time.perf_counter()
         try:
-            cls, info = load_plugin("task", key, required=("run",))
             plugins[f"task:{key}"] = {"distribution": info.distribution, "version": info.version, "entry_point": info.value}
             log.info("task %s: %s", key, getattr(cls, "title", key))
             result = cls(options).run(ctx)
@@ -179,7 +163,6 @@ def run_audit(
     path = write_json_atomic(out / "results.json", results)
     log.info("wrote %s", path)
     if config.output.html if render_html is None else render_html:
-        from robustrank.report import render_compliance, render_report
 
         render_report(results, out / "report.html", results_path=path)
         render_compliance(results, out / "compliance.html", results_path=path)

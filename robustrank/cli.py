@@ -90,7 +90,8 @@ def audit(ctx: click.Context, config_path: Path, out_dir: Path | None, device: s
 
 def _gate_and_report(results_path: Path, *, baseline: Path | None = None, policy: Path | None = None, markdown: Path | None = None, junit: Path | None = None, json_out: Path | None = None) -> int:
     """Evaluate a gate on a results file, write the requested outputs, print a summary; return the exit code."""
-    from robustrank.gate import check_results_file, write_gate_outputs
+    from robustrank.gate.output import write_gate_outputs
+    from robustrank.gate.policy import check_results_file
 
     gate, _ = check_results_file(results_path, baseline_path=baseline, policy_path=policy)
     for c in gate.conditions:

@@ -11,6 +11,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from robustrank.errors import DataError
+
 __all__ = ["SCHEMA_VERSION", "write_text_atomic", "write_json_atomic", "read_results", "environment", "to_jsonable"]
 
 SCHEMA_VERSION = "1.0"
@@ -65,7 +67,6 @@ def read_results(path: str | Path) -> dict[str, Any]:
     Raises:
         DataError: Missing file, invalid JSON, or not a robustrank results file.
     """
-    from robustrank.errors import DataError
 
     p = Path(path)
     try:

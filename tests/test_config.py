@@ -32,7 +32,7 @@ def test_valid_config_defaults(tmp_path):
     assert cfg.ranker.batch_size == 32
     assert cfg.measures == ["nDCG@10", "RR@10", "AP@100", "R@100"]
     assert cfg.candidates.depth == 100 and cfg.candidates.source == "bm25"
-    assert cfg.tasks.t1.enabled
+    assert cfg.tasks["t1"].enabled
     assert cfg.resolve("data") == (tmp_path / "data").resolve()
     assert str(cfg.output_dir()) == "reports/x"
 

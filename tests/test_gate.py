@@ -12,10 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from robustrank.cli import main
-from robustrank.config_gate import GateConfig
+from robustrank.config.gate import GateConfig
 from robustrank.errors import ConfigError
-from robustrank.gate import evaluate_gate, gate_junit, gate_markdown, parse_condition
-from robustrank.gate.expr import parse_ref, resolve
+from robustrank.gate.evaluate import evaluate_gate
+from robustrank.gate.expr import parse_condition, parse_ref, resolve
+from robustrank.gate.output import gate_junit, gate_markdown
 
 FULL = Path(__file__).parent / "fixtures" / "results" / "full.json"
 

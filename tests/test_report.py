@@ -10,12 +10,10 @@ from html.parser import HTMLParser
 
 import pytest
 from click.testing import CliRunner
+from conftest import FULL_RESULTS as FULL
 
 from robustrank.cli import main
-from robustrank.report import render_html
-from robustrank.report import plots
-
-from conftest import FULL_RESULTS as FULL
+from robustrank.report import plots, render_html
 
 
 @pytest.fixture(scope="module")

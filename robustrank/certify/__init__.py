@@ -9,10 +9,24 @@ TV terms), :mod:`~robustrank.certify.smoothing` (the smoothing distribution),
 See ``docs/certify.md``.
 """
 
-from robustrank.certify.bounds import CheckpointGrid, Interval, empirical_bernstein_radius, hoeffding_radius, interval
+from robustrank.certify.bounds import (
+    CheckpointGrid,
+    Interval,
+    empirical_bernstein_radius,
+    hoeffding_radius,
+    interval,
+)
 from robustrank.certify.decision import KDecision, decide, feasible
-from robustrank.certify.procedure import CertifySettings, QueryCertificate, certify_query
-from robustrank.certify.scoremap import apply_score_map, mapped_scorer, resolve_score_map
+from robustrank.certify.procedure import (
+    CertifySettings,
+    QueryCertificate,
+    certify_query,
+)
+from robustrank.certify.scoremap import (
+    apply_score_map,
+    mapped_scorer,
+    resolve_score_map,
+)
 from robustrank.certify.smoothing import PreparedText, Smoother
 from robustrank.certify.synonyms import SynonymSets
 

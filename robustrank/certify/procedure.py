@@ -27,7 +27,13 @@ from typing import Any, Literal
 import numpy as np
 
 from robustrank.certify.bounds import BoundKind, CheckpointGrid, Interval, interval
-from robustrank.certify.decision import KDecision, critical_documents, decide, feasible
+from robustrank.certify.decision import (
+    KDecision,
+    critical_documents,
+    decide,
+    feasible,
+    top_k,
+)
 from robustrank.certify.smoothing import PreparedText, Smoother
 
 __all__ = ["CertifySettings", "QueryCertificate", "certify_query", "Scorer"]
@@ -179,7 +185,6 @@ def _futile(docs: list[_Doc], o: Sequence[float], k: int, settings: CertifySetti
     g^(d*) - g^(e*) - o(e*), plus two standard errors of it, is still below the interval half
     widths the two documents would have at n_max (with their current sample variances).
     """
-    from robustrank.certify.decision import top_k
 
     point = np.array([d.mean for d in docs])
     lo = np.array([d.ci.low for d in docs])

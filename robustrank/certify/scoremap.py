@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from robustrank.rankers.base import score_pairs
+
 __all__ = ["ScoreMapName", "apply_score_map", "mapped_scorer", "resolve_score_map"]
 
 ScoreMapName = Literal["auto", "cosine_affine", "sigmoid", "identity"]
@@ -56,7 +58,6 @@ def apply_score_map(name: str, scores: np.ndarray) -> np.ndarray:
 
 def mapped_scorer(ranker: Any, name: str) -> Callable[[Any], np.ndarray]:
     """A pair scorer returning mapped scores of ``ranker`` (batched through ``score_pairs``)."""
-    from robustrank.rankers.base import score_pairs
 
     concrete = resolve_score_map(name, ranker)
 

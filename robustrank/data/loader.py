@@ -6,8 +6,11 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from robustrank.config import DatasetConfig
+from robustrank.config.data import DatasetConfig
+from robustrank.data.beir import load_beir
 from robustrank.data.collection import Collection
+from robustrank.data.irds import load_irds
+from robustrank.data.trec import load_trec
 
 __all__ = ["load_dataset"]
 
@@ -29,15 +32,12 @@ def load_dataset(cfg: DatasetConfig, resolve: Callable[[str], Path] = Path) -> C
     """
     name = cfg.display_name
     if cfg.format == "beir":
-        from robustrank.data.beir import load_beir
 
         coll = load_beir(resolve(cfg.path), name=name, split=cfg.split)
     elif cfg.format == "trec":
-        from robustrank.data.trec import load_trec
 
         coll = load_trec(resolve(cfg.corpus), resolve(cfg.topics), resolve(cfg.qrels), name=name)
     else:
-        from robustrank.data.irds import load_irds
 
         coll = load_irds(cfg.id, name=name)
     missing = sum(1 for q in coll.qrels.values() for d in q if d not in coll.documents)

@@ -34,8 +34,17 @@ import math
 from pathlib import Path
 from typing import Any
 
-from robustrank.config_gate import ConditionSpec, GateConfig
-from robustrank.gate.expr import Condition, Resolved, parse_condition, parse_ref, resolve, task_of
+from robustrank.config.gate import ConditionSpec, GateConfig
+from robustrank.gate.expr import (
+    Condition,
+    Ref,
+    Resolved,
+    _walk,
+    parse_condition,
+    parse_ref,
+    resolve,
+    task_of,
+)
 
 __all__ = ["ConditionResult", "GateResult", "OUTCOMES", "evaluate_gate", "results_digest"]
 
@@ -139,7 +148,6 @@ def _paired_test(cond: Condition, spec: ConditionSpec, results: dict[str, Any], 
     import numpy as np
     from scipy import stats
 
-    from robustrank.gate.expr import Ref
 
     path = _per_query_path(cond, spec)
     if path is None:
@@ -175,7 +183,6 @@ def _paired_test(cond: Condition, spec: ConditionSpec, results: dict[str, Any], 
 
 def resolve_mapping(doc: dict[str, Any], ref: Any) -> dict[str, Any]:
     """A {query_id: number} mapping at a JSON path (LookupError when absent)."""
-    from robustrank.gate.expr import _walk
 
     found = _walk(doc, ref.path)
     if not found.ok or not isinstance(found.value, dict):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from robustrank.gate.evaluate import GateResult
+from robustrank.results import write_json_atomic, write_text_atomic
 
 __all__ = ["gate_markdown", "gate_junit", "write_gate_outputs"]
 
@@ -91,7 +92,6 @@ def gate_junit(gate: GateResult) -> str:
 
 def write_gate_outputs(gate: GateResult, *, markdown: str | Path | None = None, junit: str | Path | None = None, json_path: str | Path | None = None) -> list[Path]:
     """Write the requested outputs atomically; returns the paths written."""
-    from robustrank.results import write_json_atomic
 
     written = []
     for path, text in ((markdown, gate_markdown), (junit, gate_junit)):
@@ -103,6 +103,5 @@ def write_gate_outputs(gate: GateResult, *, markdown: str | Path | None = None, 
 
 
 def _write_text(path: Path, text: str) -> Path:
-    from robustrank.results import write_text_atomic
 
     return write_text_atomic(path, text)

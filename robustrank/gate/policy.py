@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from robustrank.config_gate import GateConfig
-from robustrank.errors import ConfigError
+from robustrank.config.gate import GateConfig
+from robustrank.errors import ConfigError, format_validation_errors
 from robustrank.gate.evaluate import GateResult, evaluate_gate, results_digest
+from robustrank.results import read_results
 
 __all__ = ["check_results_file", "policy_from_results", "policy_from_yaml"]
 
@@ -62,7 +63,6 @@ def policy_from_yaml(path: str | Path) -> tuple[GateConfig, Path]:
 
 def _format(source: str, exc: Any) -> str:
     """One line per error: 'file: gate.conditions[0].check: reason' (the config loader's style)."""
-    from robustrank.config import format_validation_errors
 
     return format_validation_errors(source, exc, prefix=("gate",))
 
@@ -83,7 +83,6 @@ def check_results_file(
         DataError: Unreadable results or baseline file.
         ConfigError: Invalid policy, or a policy without conditions (nothing to gate on).
     """
-    from robustrank.results import read_results
 
     results = read_results(results_path)
     if policy_path is not None:

@@ -16,6 +16,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from robustrank.errors import RobustRankError
+from robustrank.gate.evaluate import evaluate_gate, results_digest
+from robustrank.gate.policy import policy_from_results
+from robustrank.report import plots, view
+from robustrank.report.view import task_result
+from robustrank.results import read_results, write_text_atomic
+
 __all__ = ["render_compliance", "render_compliance_html", "render_html", "render_report", "gate_for_report"]
 
 log = logging.getLogger(__name__)
@@ -77,10 +84,6 @@ def gate_for_report(results: dict[str, Any], results_path: str | Path | None = N
     A policy that cannot be evaluated (invalid, unreadable baseline) yields None and a warning;
     the report still renders.
     """
-    from robustrank.errors import RobustRankError
-    from robustrank.gate import evaluate_gate, results_digest
-    from robustrank.gate.policy import policy_from_results
-    from robustrank.results import read_results
 
     try:
         gate, base = policy_from_results(results)
@@ -100,8 +103,6 @@ def gate_for_report(results: dict[str, Any], results_path: str | Path | None = N
 
 
 def _figures(results: dict[str, Any]) -> dict[str, Any]:
-    from robustrank.report import plots
-    from robustrank.report.view import task_result
 
     measures = (results.get("config") or {}).get("measures") or []
     figs: dict[str, Any] = {}
@@ -131,7 +132,6 @@ def _draw(results: dict[str, Any], figs: dict[str, Any], plots: Any, task_result
 
 
 def _context(results: dict[str, Any], gate: Any, digest: str | None) -> dict[str, Any]:
-    from robustrank.report import view
 
     return {
         "r": results,
@@ -163,7 +163,6 @@ def render_html(
         evaluate_policy: Evaluate the recorded policy when ``gate`` is None.
         figures: Draw the matplotlib figures (about 1-2 s); False renders tables only.
     """
-    from robustrank.gate import results_digest
 
     if gate is None and evaluate_policy:
         gate = gate_for_report(results, results_path)
@@ -210,7 +209,6 @@ def _render(template: str, results: dict[str, Any], gate: Any, digest: str | Non
 def render_compliance_html(results: dict[str, Any], gate: Any = None, *, results_path: str | Path | None = None, evaluate_policy: bool = True) -> str:
     """Return the printable compliance document for a results document (arguments as
     :func:`render_html`)."""
-    from robustrank.gate import results_digest
 
     if gate is None and evaluate_policy:
         gate = gate_for_report(results, results_path)
@@ -219,7 +217,6 @@ def render_compliance_html(results: dict[str, Any], gate: Any = None, *, results
 
 
 def _write(path: str | Path, html: str) -> Path:
-    from robustrank.results import write_text_atomic
 
     return write_text_atomic(path, html)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
-__all__ = ["Task", "TaskSkipped"]
+from robustrank.errors import TaskSkipped
+
+__all__ = ["Task", "TaskContext", "TaskSkipped"]
 
 
 @runtime_checkable
@@ -19,14 +21,64 @@ class Task(Protocol):
 
     name: str
     title: str
+    Options: ClassVar[type]
+    """The pydantic model (a StrictModel) that validates ``tasks.<key>`` of model.yaml."""
+    after: ClassVar[tuple[str, ...]]
+    """Task keys that must run first when they are enabled (e.g. certify after t4)."""
 
     def run(self, ctx: Any) -> dict[str, Any]:
         """Execute the task and return its result record."""
         ...
 
 
-class TaskSkipped(Exception):
-    """Raised by a task that has nothing to do (e.g. T3 without OOD collections).
+@runtime_checkable
+class TaskContext(Protocol):
+    """What a task may use during :meth:`Task.run` (read-only view of the audit's shared state).
 
-    The audit records it as ``status: skipped`` with the message as the reason.
+    The orchestrator's context implements it; a plugin task annotates ``ctx`` with this protocol
+    and must not rely on anything else.
     """
+
+    config: Any
+    """The validated :class:`~robustrank.config.AuditConfig` (immutable)."""
+    ranker: Any
+    """The (cached) ranker under audit."""
+    seed: int
+    """The audit seed; derive randomness with :meth:`rng` / :meth:`stream_seed`."""
+
+    @property
+    def in_domain(self) -> Any:
+        """The in-domain collection."""
+        ...
+
+    def query_ids(self, coll: Any) -> list[str]:
+        """Judged query ids evaluated on ``coll``."""
+        ...
+
+    def runs(self, coll: Any) -> dict[str, Any]:
+        """BM25 run, candidates and neural run of the evaluated queries of ``coll``."""
+        ...
+
+    def evaluate(self, run: Any, coll: Any, query_ids: list[str] | None = None) -> dict[str, dict[str, float]]:
+        """Per-query values of the configured measures."""
+        ...
+
+    def rng(self, *parts: object) -> Any:
+        """A numpy generator on the stream ``parts`` of the audit seed."""
+        ...
+
+    def stream_seed(self, *parts: object) -> int:
+        """An ``int`` seed on the stream ``parts`` of the audit seed."""
+        ...
+
+    def unit(self, task: str, unit: str, compute: Any) -> Any:
+        """Run one checkpointed work unit (resumable)."""
+        ...
+
+    def timed(self, label: str) -> Any:
+        """Context manager adding elapsed seconds to the audit's timings."""
+        ...
+
+    def result_of(self, key: str) -> dict[str, Any] | None:
+        """The result of a task that ran before this one (declared in ``after``), or None."""
+        ...

@@ -31,9 +31,14 @@ from typing import Any
 
 import numpy as np
 
+from robustrank.adversarial.defenses import defense_environment
+from robustrank.adversarial.edits import apply_edits, query_terms, stuffing_edits
+from robustrank.adversarial.specs import load_defense
 from robustrank.certify import CertifySettings, Smoother, SynonymSets, certify_query
 from robustrank.certify.scoremap import mapped_scorer, resolve_score_map
-from robustrank.config_certify import CertifyConfig, DefenseSpec
+from robustrank.rankers.base import score_pairs
+from robustrank.tasks.certify_options import CertifyConfig, DefenseSpec
+from robustrank.text import stopwords, words
 
 __all__ = ["CertifyTask"]
 
@@ -52,17 +57,6 @@ DEVIATIONS = [
 ]
 
 
-def _stuff(text: str, terms: list[str], rng: np.random.Generator, share: float = 0.2) -> str:
-    """Insert the query terms, repeated, at random word positions (about ``share`` more words)."""
-    toks = text.split()
-    if not terms:
-        return text
-    n_insert = max(len(terms), int(math.ceil(share * len(toks))))
-    for i in range(n_insert):
-        toks.insert(int(rng.integers(0, len(toks) + 1)), terms[i % len(terms)])
-    return " ".join(toks)
-
-
 class CertifyTask:
     """CertDR certification of top-K robustness (CRQ@K) and defence evaluation.
 
@@ -72,6 +66,9 @@ class CertifyTask:
 
     name = "certify"
     title = "Certified top-K robustness (CertDR) and defences"
+    Options = CertifyConfig
+    after = ("t4",)
+    """Runs after T4 when both are enabled: T4's adversarial documents join the verdicts."""
 
     def __init__(self, options: CertifyConfig | None = None):
         self.options = options or CertifyConfig(enabled=True)
@@ -169,23 +166,14 @@ class CertifyTask:
 
     # -- defences -------------------------------------------------------------------------------
     def _defense(self, ctx, coll, runs, qids, spec: DefenseSpec) -> dict[str, Any]:
-        from robustrank.defense import DefenseEnvironment
-        from robustrank.plugins import load_plugin
 
         try:
-            cls, info = load_plugin("defense", spec.name)
-            defense = cls(spec.options)
+            defense, info = load_defense(spec)
             if hasattr(defense, "wrap"):
-                env = DefenseEnvironment(
-                    documents={d: doc.full_text for d, doc in coll.documents.items()},
-                    lexicon=ctx.lexicon,
-                    seed=int(ctx.rng("certify", "defense", spec.name).integers(2**31)),
-                    artifact_dir=ctx.artifact_dir,
-                    device=ctx.config.ranker.device,
-                )
+                env = defense_environment(ctx, spec.name, {d: doc.full_text for d, doc in coll.documents.items()})
                 return {"role": "ranker", "plugin": info.value, **self._ranker_defense(ctx, coll, runs, qids, spec.name, defense.wrap(ctx.ranker, env))}
             if hasattr(defense, "fit") and hasattr(defense, "score"):
-                return {"role": "screen", "plugin": info.value, **self._screen(ctx, coll, runs, qids, defense)}
+                return {"role": "screen", "plugin": info.value, **self._screen(ctx, coll, runs, qids, spec.name, defense)}
             return {"status": "error", "error": f"{spec.name} is neither a RankerDefense nor a DocumentScreen"}
         except Exception as exc:  # one failing defence must not lose the certificate
             log.error("defence %s failed: %s", spec.name, exc)
@@ -193,7 +181,6 @@ class CertifyTask:
             return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
 
     def _ranker_defense(self, ctx, coll, runs, qids, name, defended) -> dict[str, Any]:
-        from robustrank.rankers.base import score_pairs
 
         n = self.options.candidates
         t0 = time.perf_counter()
@@ -232,8 +219,7 @@ class CertifyTask:
             "seconds": round(time.perf_counter() - t0, 3),
         }
 
-    def _screen(self, ctx, coll, runs, qids, screen) -> dict[str, Any]:
-        from robustrank.text import stopwords, words
+    def _screen(self, ctx, coll, runs, qids, name, screen) -> dict[str, Any]:
 
         opt = self.options
         t0 = time.perf_counter()
@@ -242,12 +228,12 @@ class CertifyTask:
         pick = rng.choice(len(ids), size=min(opt.detector_docs, len(ids)), replace=False)
         clean = [coll.documents[ids[i]].full_text for i in pick]
         half = len(clean) // 2
-        screen.fit(clean[:half])
+        screen.fit(clean[:half], seed=ctx.stream_seed("defense", name))
         threshold = float(screen.threshold)
         fpr = float(np.mean(np.asarray(screen.score(clean[half:])) > threshold))
         adversarial: dict[str, list[str]] = {}
         originals: dict[str, list[str]] = {}
-        t4 = ctx.task_results.get("t4") or {}
+        t4 = ctx.result_of("t4") or {}
         for key, attack in (t4.get("attacks") or {}).items():
             for system in (attack.get("systems") or {}).values():
                 if system.get("status", "ok") != "ok":
@@ -261,14 +247,15 @@ class CertifyTask:
         source = "t4"
         if not adversarial:
             source = "generated_keyword_stuffing"
-            stop = stopwords()
             texts = []
             srng = ctx.rng("certify", "stuffing")
             pool = [(q, d) for q in qids for d, _ in runs["neural"].get(q, [])[: opt.candidates] if d in coll.documents]
             for j in srng.permutation(len(pool))[: opt.detector_stuffed]:
                 q, d = pool[int(j)]
-                terms = [w for w in words(runs["queries"][q]) if w not in stop]
-                texts.append(_stuff(coll.documents[d].full_text, terms, srng))
+                text = coll.documents[d].full_text
+                terms = query_terms(runs["queries"][q])
+                n_insert = max(len(terms), math.ceil(0.2 * len(words(text))))
+                texts.append(apply_edits(text, stuffing_edits(text, terms, n_insert, "interleave", srng)) if terms else text)
             adversarial = {"keyword_stuffing_generated": texts}
         detection = {k: float(np.mean(np.asarray(screen.score(v)) > threshold)) for k, v in adversarial.items() if v}
         out = {
@@ -284,5 +271,5 @@ class CertifyTask:
         if originals:
             out["originals_flagged_rate"] = {k: float(np.mean(np.asarray(screen.score(v)) > threshold)) for k, v in originals.items()}
         if source == "generated_keyword_stuffing":
-            out["generation"] = "query content terms inserted, cycled, at random word positions of top candidates (+20% words)"
+            out["generation"] = "query content terms, cycled, spread evenly over top candidates by the stuffing generator (mode interleave, +20% words)"
         return out

@@ -12,14 +12,26 @@ import logging
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
-from robustrank.config import T1Config
+from robustrank.rankers.build import build_ranker
 from robustrank.rankers.cache import CachedRanker
+from robustrank.schema_base import StrictModel
 from robustrank.stats import paired_comparison, summarize
 
 __all__ = ["IIDTask"]
 
 log = logging.getLogger(__name__)
+
+
+
+class T1Config(StrictModel):
+    """T1: I.I.D. performance variance (Wu et al., TOIS 2022, first robustness definition)."""
+
+    enabled: bool = True
+    bootstrap_samples: int = Field(1000, gt=0, description="Bootstrap resamples for CIs.")
+    confidence: float = Field(0.95, gt=0, lt=1, description="CI level.")
+    worst_fraction: float = Field(0.1, gt=0, le=1, description="Share of worst queries averaged.")
 
 
 class IIDTask:
@@ -31,6 +43,7 @@ class IIDTask:
 
     name = "t1"
     title = "I.I.D. performance variance"
+    Options = T1Config
 
     def __init__(self, options: T1Config | None = None):
         self.options = options or T1Config()
@@ -89,7 +102,6 @@ class IIDTask:
 
     def _checkpoints(self, ctx: Any, coll: Any, qids: list[str], main: dict[str, dict[str, float]]) -> dict[str, Any]:
         """Across-checkpoint variance: aggregate mean per checkpoint, their std, per-query std."""
-        from robustrank.audit import build_ranker
 
         rc = ctx.config.ranker
         names = [rc.model or rc.type, *rc.checkpoints]

@@ -12,15 +12,26 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from robustrank.config import T3Config
+from pydantic import Field
+
+from robustrank.errors import TaskSkipped
+from robustrank.schema_base import StrictModel
 from robustrank.stats import domain_gap, summarize
-from robustrank.tasks.base import TaskSkipped
 
 __all__ = ["DomainShiftTask"]
 
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("neural", "bm25")
+
+
+
+class T3Config(StrictModel):
+    """T3: unseen domains (OOD, second perspective); the OOD collections come from datasets.ood."""
+
+    enabled: bool = True
+    bootstrap_samples: int = Field(1000, gt=0)
+    confidence: float = Field(0.95, gt=0, lt=1)
 
 
 class DomainShiftTask:
@@ -32,6 +43,7 @@ class DomainShiftTask:
 
     name = "t3"
     title = "OOD: unseen domains"
+    Options = T3Config
 
     def __init__(self, options: T3Config | None = None):
         self.options = options or T3Config()

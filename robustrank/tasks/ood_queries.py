@@ -19,17 +19,61 @@ An empty or all-stopword variant is kept and scored (an empty query retrieves no
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
-from robustrank.config import T2Config
+from pydantic import Field
+
 from robustrank.pipeline import first_stage_bm25
+from robustrank.query_types import slices as make_slices
+from robustrank.schema_base import StrictModel
 from robustrank.stats import correct_pvalues, group_gap, metric_drop
+from robustrank.variations import build_variation, generate_variants
 
 __all__ = ["QueryVariationTask"]
 
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("neural", "bm25")
+
+
+
+class VariationSpec(StrictModel):
+    """One query variation of T2."""
+
+    name: Literal["typo", "synonym", "shuffle", "stopword_drop", "stopword_insert", "combined"]
+    rate: float = Field(0.25, ge=0, le=1, description="Share of eligible words (or characters) edited.")
+
+
+def _default_variations() -> list[VariationSpec]:
+    return [
+        VariationSpec(name="typo", rate=0.25),
+        VariationSpec(name="synonym", rate=0.5),
+        VariationSpec(name="shuffle", rate=1.0),
+        VariationSpec(name="stopword_drop", rate=1.0),
+        VariationSpec(name="stopword_insert", rate=0.3),
+        VariationSpec(name="combined", rate=0.25),
+    ]
+
+
+_CORRECTIONS = Literal["holm", "bonferroni", "holm-sidak", "sidak", "simes-hochberg", "hommel", "fdr_bh", "fdr_by"]
+
+
+class T2Config(StrictModel):
+    """T2: unseen query variations and query types (OOD, first perspective)."""
+
+    enabled: bool = True
+    variations: list[VariationSpec] = Field(default_factory=_default_variations)
+    rerank_candidates: Literal["variant", "original"] = Field(
+        "variant",
+        description="variant: the perturbed query goes through the whole pipeline (BM25 retrieves with it, "
+        "the ranker re-ranks); original: the ranker re-ranks the original query's candidates.",
+    )
+    slices: bool = Field(True, description="Report query-type and length slices.")
+    correction: _CORRECTIONS = Field("holm", description="statsmodels multipletests method across all comparisons.")
+    alpha: float = Field(0.05, gt=0, lt=1)
+    bootstrap_samples: int = Field(1000, gt=0)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    max_examples: int = Field(20, ge=0, description="Variant examples per variation kept for the report (all per-query values are kept).")
 
 
 class QueryVariationTask:
@@ -41,13 +85,13 @@ class QueryVariationTask:
 
     name = "t2"
     title = "OOD: unseen query variations and query types"
+    Options = T2Config
 
     def __init__(self, options: T2Config | None = None):
         self.options = options or T2Config()
 
     def run(self, ctx: Any) -> dict[str, Any]:
         """Generate variants, evaluate both systems on them, build slices, correct p-values."""
-        from robustrank.variations import build_variation, generate_variants
 
         opt = self.options
         coll = ctx.in_domain
@@ -97,7 +141,6 @@ class QueryVariationTask:
 
         slices_out: dict[str, Any] = {}
         if opt.slices:
-            from robustrank.query_types import slices as make_slices
 
             for label, members in make_slices(queries).items():
                 member_set = set(members)

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from robustrank.gate.expr import parse_condition, parse_ref
 from robustrank.schema_base import StrictModel
 
 __all__ = ["ConditionSpec", "GateConfig", "PairedSpec"]
@@ -44,7 +45,6 @@ class PairedSpec(StrictModel):
     @field_validator("per_query")
     @classmethod
     def _json_path(cls, v: str | None) -> str | None:
-        from robustrank.gate.expr import parse_ref
 
         if v is not None and parse_ref(v).is_metric:
             raise ValueError("per_query is a JSON path starting with '$.'")
@@ -70,14 +70,12 @@ class ConditionSpec(StrictModel):
     @field_validator("check")
     @classmethod
     def _parse(cls, v: str) -> str:
-        from robustrank.gate.expr import parse_condition
 
         parse_condition(v)  # raises ValueError with the reason
         return v
 
     @model_validator(mode="after")
     def _paired_needs_delta(self) -> ConditionSpec:
-        from robustrank.gate.expr import parse_condition
 
         if self.paired is not None and not parse_condition(self.check).delta:
             raise ValueError("'paired' applies to delta(...) conditions only")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from robustrank.adversarial import Edit
+from robustrank.adversarial.types import Edit
 from robustrank.text import stopwords, words
 
 __all__ = ["apply_edits", "changed_words", "diff_edits", "document_words", "match_case", "query_terms", "stuffing_edits", "word_spans"]
