@@ -59,7 +59,7 @@ def main() -> None:
     for name, cfg in backends:
         got: dict[str, object] = {}
         t0 = time.perf_counter()
-        run_rerank_units(cfg, rc, REPO, units, lambda q, r: got.__setitem__(q, r))
+        run_rerank_units(cfg, rc, REPO, units, got.__setitem__)
         rates[name] = len(units) / (time.perf_counter() - t0)
         assert len(got) == len(units)
 

@@ -8,8 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robustrank.api import StrictModel
-
 from robustrank.adversarial.edits import apply_edits, changed_words, stuffing_edits
 from robustrank.adversarial.types import (
     AttackOutcome,
@@ -19,6 +17,7 @@ from robustrank.adversarial.types import (
     Edit,
     VictimOracle,
 )
+from robustrank.api import StrictModel
 
 
 def test_apply_edits_keeps_layout_and_case():
@@ -192,9 +191,8 @@ def test_prada_trains_surrogate_and_respects_budgets(tiny_env, tiny_victim, tiny
 
 def test_prada_greedy_finds_improvement_on_controlled_victim(tiny_env, tiny_cross_encoder):
     """A victim that rewards one synonym: PRADA must find it when it is among the scored candidates."""
-    from robustrank_attacks.prada import PradaAttack
-
     from robustrank.adversarial.runner import attack_one
+    from robustrank_attacks.prada import PradaAttack
 
     lex = tiny_env.lexicon
     text = tiny_env.documents["d12"]  # "measurement of liquid permittivity at radio frequencies"
@@ -236,7 +234,9 @@ T4_BLOCK = """
 
 
 def _t4_config(tiny_config, tiny_bi_encoder, tiny_cross_encoder):
-    text = Path(tiny_config).read_text().replace("  t1:\n    bootstrap_samples: 200\n", "  t1: {enabled: false}\n  t2: {enabled: false}\n  t3: {enabled: false}\n").replace("tasks:\n", "tasks:" + T4_BLOCK.format(bi=tiny_bi_encoder, ce=tiny_cross_encoder), 1)
+    text = Path(tiny_config).read_text()
+    text = text.replace("  t1:\n    bootstrap_samples: 200\n", "  t1: {enabled: false}\n  t2: {enabled: false}\n  t3: {enabled: false}\n")
+    text = text.replace("tasks:\n", "tasks:" + T4_BLOCK.format(bi=tiny_bi_encoder, ce=tiny_cross_encoder), 1)
     Path(tiny_config).write_text(text)
     return tiny_config
 

@@ -32,10 +32,9 @@ def _target(text, n_others=6):
 
 
 def test_bridge_ranking_goal_respects_budgets_and_improves_rank(env):
-    from robustrank_attacks.textattack_bridge import TextAttackBridge
-
     from robustrank.adversarial.runner import attack_one
     from robustrank.adversarial.types import Budget
+    from robustrank_attacks.textattack_bridge import TextAttackBridge
 
     text = "measurement of liquid permittivity at radio frequencies"
     syns = {s.word for w in ("measurement", "liquid", "frequencies") for s in env.lexicon.synonyms(w, k=50, min_similarity=0.7)}

@@ -95,7 +95,7 @@ def test_report_escapes_markup(tiny_config, tiny_dataset):
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     # every aggregate number of T1 appears in the page
-    for m, v in results["tasks"]["t1"]["result"]["measures"].items():
+    for v in results["tasks"]["t1"]["result"]["measures"].values():
         assert f"{v['neural']['mean']:.3f}" in html and f"{v['bm25']['mean']:.3f}" in html
 
 

@@ -83,7 +83,7 @@ def test_certdr_options_are_strict():
 
 def _corpus() -> list[str]:
     lines = (TINY / "corpus.jsonl").read_text().splitlines()
-    return [(json.loads(l)["title"] + " " + json.loads(l)["text"]).strip() for l in lines]
+    return [(json.loads(line)["title"] + " " + json.loads(line)["text"]).strip() for line in lines]
 
 
 def test_detector_flags_stuffing_and_gibberish():

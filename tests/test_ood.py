@@ -49,7 +49,7 @@ def test_t2_and_t3(ood_config, tmp_path):
     assert set(r["variations"]) == {"typo", "synonym", "stopword_drop", "shuffle"}
     typo = r["variations"]["typo"]
     assert typo["changed_queries"] == 4
-    for q, v in typo["variants"].items():
+    for v in typo["variants"].values():
         assert v["text"] != v["original"] and v["edits"]
     row = typo["measures"]["nDCG@10"]
     for s in ("neural", "bm25"):

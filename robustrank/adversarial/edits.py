@@ -72,8 +72,8 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     prev = 0
     for i, (s, t) in enumerate(spans):
         out.append(text[prev:s])
-        for words in inserts.get(i, ()):
-            out.append(words + " ")
+        for inserted in inserts.get(i, ()):
+            out.append(inserted + " ")
         e = replace.get(i)
         if e is None:
             out.append(text[s:t])

@@ -38,7 +38,7 @@ from robustrank.certify import CertifySettings, Smoother, SynonymSets, certify_q
 from robustrank.certify.scoremap import mapped_scorer, resolve_score_map
 from robustrank.rankers.base import score_pairs
 from robustrank.tasks.certify_options import CertifyConfig, DefenseSpec
-from robustrank.text import stopwords, words
+from robustrank.text import words
 
 __all__ = ["CertifyTask"]
 
