@@ -53,7 +53,7 @@ from robustrank.adversarial.types import (
     Edit,
     VictimOracle,
 )
-from robustrank.certify.scoremap import apply_score_map
+from robustrank.certify.scoremap import apply_score_map, resolve_score_map
 from robustrank.certify.smoothing import Smoother
 from robustrank.certify.synonyms import SynonymSets
 from robustrank.errors import TaskSkipped
@@ -127,6 +127,7 @@ __all__ = [
     "query_terms",
     "rank",
     "resolve_model",
+    "resolve_score_map",
     "score_pairs",
     "stopwords",
     "stuffing_edits",

@@ -44,6 +44,7 @@ from robustrank.api import (
     StrictModel,
     VictimOracle,
     bm25_tokenize,
+    document_words,
     resolve_model,
     stopwords,
     train_ngram_lm,
@@ -208,7 +209,7 @@ class TriggerAttackBase:
 
     def trigger_budget(self, target: AttackTarget, budget: Budget) -> int:
         """Trigger length allowed on this target: the option, capped by the budget's word limit."""
-        limit = budget.word_limit(len(target.text.split()))
+        limit = budget.word_limit(len(document_words(target.text)))
         n = self.options.trigger_length
         return n if limit is None else max(0, min(n, limit))
 
