@@ -1,6 +1,7 @@
 """The audit configuration (``model.yaml``): validated, strict, documented.
 
-``load_config`` parses YAML with ``yaml.safe_load`` and validates it with pydantic models that
+``load_config`` parses YAML with a strict ``yaml.safe_load`` (:mod:`robustrank.safeyaml`: UTF-8,
+no duplicate keys, bounded size/depth/aliases) and validates it with pydantic models that
 reject unknown keys. Every error message names the file and the key path, e.g.::
 
     examples/demo.yaml: ranker.batch_size: Input should be greater than 0
@@ -28,6 +29,8 @@ from robustrank.config_certify import CertifyConfig
 from robustrank.config_gate import GateConfig
 from robustrank.errors import ConfigError
 from robustrank.executors import ExecutorConfig
+from robustrank.outdir import check_name
+from robustrank.safeyaml import check_bounded, load_yaml_file
 from robustrank.schema_base import StrictModel
 
 __all__ = [
@@ -53,6 +56,8 @@ __all__ = [
 
 DEFAULT_MEASURES = ("nDCG@10", "RR@10", "AP@100", "R@100")
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+MAX_BOOTSTRAP = 100_000
+"""Upper bound of ``bootstrap_samples`` (memory grows with resamples x queries)."""
 
 
 _Strict = StrictModel
@@ -97,6 +102,12 @@ class RankerConfig(_Strict):
         1_000_000, ge=0, description="Entries in the (query, document) score cache; 0 disables it."
     )
     options: dict[str, Any] = Field(default_factory=dict, description="Extra options for plugin rankers.")
+
+    @field_validator("options")
+    @classmethod
+    def _check_options(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_bounded(v, what="free-form options")  # an alias bomb would explode when hashed
+        return v
 
     @field_validator("device")
     @classmethod
@@ -183,7 +194,7 @@ class T1Config(_Strict):
     """T1: I.I.D. performance variance (Wu et al., TOIS 2022, first robustness definition)."""
 
     enabled: bool = True
-    bootstrap_samples: int = Field(1000, gt=0, description="Bootstrap resamples for CIs.")
+    bootstrap_samples: int = Field(1000, gt=0, le=MAX_BOOTSTRAP, description="Bootstrap resamples for CIs.")
     confidence: float = Field(0.95, gt=0, lt=1, description="CI level.")
     worst_fraction: float = Field(0.1, gt=0, le=1, description="Share of worst queries averaged.")
 
@@ -222,7 +233,7 @@ class T2Config(_Strict):
     slices: bool = Field(True, description="Report query-type and length slices.")
     correction: _CORRECTIONS = Field("holm", description="statsmodels multipletests method across all comparisons.")
     alpha: float = Field(0.05, gt=0, lt=1)
-    bootstrap_samples: int = Field(1000, gt=0)
+    bootstrap_samples: int = Field(1000, gt=0, le=MAX_BOOTSTRAP)
     confidence: float = Field(0.95, gt=0, lt=1)
     max_examples: int = Field(20, ge=0, description="Variant examples per variation kept for the report (all per-query values are kept).")
 
@@ -231,7 +242,7 @@ class T3Config(_Strict):
     """T3: unseen domains (OOD, second perspective); the OOD collections come from datasets.ood."""
 
     enabled: bool = True
-    bootstrap_samples: int = Field(1000, gt=0)
+    bootstrap_samples: int = Field(1000, gt=0, le=MAX_BOOTSTRAP)
     confidence: float = Field(0.95, gt=0, lt=1)
 
 
@@ -248,7 +259,7 @@ class TasksConfig(_Strict):
 class OutputConfig(_Strict):
     """Where results go."""
 
-    dir: str = Field("reports/{name}", description="Output folder; {name} is the audit name. Relative to the working directory.")
+    dir: str = Field("reports/{name}", description="Output folder; {name} is the audit name. A relative path resolves against the config file's folder.")
     html: bool = Field(True, description="Render report.html next to results.json.")
 
 
@@ -277,6 +288,11 @@ class AuditConfig(_Strict):
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: str = PrivateAttr(default="<config>")
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, v: str) -> str:
+        return check_name(v)
 
     @field_validator("measures")
     @classmethod
@@ -315,8 +331,8 @@ class AuditConfig(_Strict):
         return p if p.is_absolute() else (self._base_dir / p).resolve()
 
     def output_dir(self) -> Path:
-        """The output folder with ``{name}`` filled in."""
-        return Path(self.output.dir.replace("{name}", self.name))
+        """The output folder with ``{name}`` filled in, resolved against the config file's folder."""
+        return self.resolve(self.output.dir.replace("{name}", self.name))
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -397,20 +413,8 @@ def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) ->
     Raises:
         ConfigError: Unreadable file, YAML syntax error (with line), or invalid content.
     """
-    import yaml
-
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read config: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{p}:{mark.line + 1}" if mark is not None else str(p)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+    data = load_yaml_file(p)
     data = _apply_overrides(data, overrides or {})
     return parse_config(data, source=str(p), base_dir=p.resolve().parent)
 

@@ -20,6 +20,7 @@ from robustrank.config import AuditConfig, DatasetConfig
 from robustrank.data import Collection, load_dataset, read_trec_run
 from robustrank.metrics import evaluate
 from robustrank.pipeline import first_stage_bm25, rerank
+from robustrank.ranked import check_finite
 from robustrank.rankers.base import Ranker
 
 __all__ = ["AuditContext", "derive_seed"]
@@ -177,6 +178,7 @@ class AuditContext:
                 out[qid] = [(d, s) for d, s in done]
 
         def store(qid: str, ranked: list[tuple[str, float]]) -> None:
+            check_finite(qid, ranked, f"ranker {getattr(ranker or self.ranker, 'name', '?')!r}")
             out[qid] = [(d, s) for d, s in self.checkpoint.put("rerank", f"{label}/{qid}", ranked)]
 
         ex = self.config.executor

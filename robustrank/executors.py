@@ -71,6 +71,7 @@ def _worker_ranker(ranker_json: str, base_dir: str):
 
 def score_rerank_unit(ranker_json: str, base_dir: str, units: list[RerankUnit]) -> list[tuple[str, list[tuple[str, float]]]]:
     """Re-rank the candidates of a few queries in a worker; returns (query_id, ranked list) pairs."""
+    from robustrank.ranked import sort_ranked
     from robustrank.rankers.base import score_pairs
 
     ranker = _worker_ranker(ranker_json, base_dir)
@@ -78,7 +79,7 @@ def score_rerank_unit(ranker_json: str, base_dir: str, units: list[RerankUnit]) 
     scores = score_pairs(ranker, pairs).tolist()
     out, i = [], 0
     for qid, _, ids, texts in units:
-        ranked = sorted(zip(ids, scores[i : i + len(texts)]), key=lambda x: (-x[1], x[0]))
+        ranked = sort_ranked(zip(ids, scores[i : i + len(texts)]))
         i += len(texts)
         out.append((qid, [(d, float(s)) for d, s in ranked]))
     return out

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from robustrank.config import DatasetConfig
 from robustrank.data.collection import Collection
+from robustrank.errors import DataError
 
 __all__ = ["load_dataset"]
 
@@ -40,6 +41,8 @@ def load_dataset(cfg: DatasetConfig, resolve: Callable[[str], Path] = Path) -> C
         from robustrank.data.irds import load_irds
 
         coll = load_irds(cfg.id, name=name)
+    if not coll.judged_query_ids():
+        raise DataError(f"{name}: no query has a relevance judgment (qrels: {coll.files[-1] if coll.files else coll.source}); nothing to evaluate")
     missing = sum(1 for q in coll.qrels.values() for d in q if d not in coll.documents)
     if missing:
         log.warning("%s: %d judged document ids are not in the corpus", name, missing)

@@ -39,18 +39,12 @@ def policy_from_yaml(path: str | Path) -> tuple[GateConfig, Path]:
     Raises:
         ConfigError: Unreadable file, YAML error, or invalid policy (with the key path).
     """
-    import yaml
     from pydantic import ValidationError
 
+    from robustrank.safeyaml import load_yaml_file
+
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text("utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{p}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    data = load_yaml_file(p)  # UTF-8, no duplicate keys, bounded size/depth/aliases
     if not isinstance(data, dict) or not isinstance(data.get("gate"), dict):
         raise ConfigError(f"{p}: gate: no gate policy in this file")
     try:

@@ -103,7 +103,7 @@ class AdversarialTask:
         from robustrank.adversarial import AttackEnvironment, AttackTarget, Budget
         from robustrank.attack_runner import aggregate, attack_one, sample_queries, select_targets
         from robustrank.context import derive_seed
-        from robustrank.errors import ConfigError
+        from robustrank.errors import ConfigError, PluginError
         from robustrank.plugins import load_plugin
 
         opt = self.options
@@ -119,19 +119,24 @@ class AdversarialTask:
         loaded = []
         used_keys: dict[str, int] = {}
         for spec in opt.attacks:
-            cls, info = load_plugin("attack", spec.name, required=("attack",))
-            try:
-                options = cls.Options.model_validate(spec.options) if hasattr(cls, "Options") else dict(spec.options)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                loc = ".".join(str(p) for p in first["loc"])
-                raise ConfigError(f"{ctx.config.source}: tasks.t4.attacks[{spec.name}].options.{loc}: {first['msg']}") from None
             key = spec.key or spec.name
             if key in used_keys:
                 used_keys[key] += 1
                 key = f"{key}@{used_keys[key]}"
             else:
                 used_keys[key] = 1
+            try:
+                cls, info = load_plugin("attack", spec.name, required=("attack",))
+            except PluginError as exc:  # one broken plugin is one error row, not a failed T4
+                log.error("t4: attack %s: %s", key, exc)
+                loaded.append((key, spec, None, str(exc), None))
+                continue
+            try:
+                options = cls.Options.model_validate(spec.options) if hasattr(cls, "Options") else dict(spec.options)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                loc = ".".join(str(p) for p in first["loc"])
+                raise ConfigError(f"{ctx.config.source}: tasks.t4.attacks[{spec.name}].options.{loc}: {first['msg']}") from None
             loaded.append((key, spec, cls, info, options))
 
         systems, screens, defense_info = self._systems(ctx, coll, runs, sampled)
@@ -153,6 +158,9 @@ class AdversarialTask:
         attacks_out: dict[str, Any] = {}
         metrics: dict[str, Any] = {}
         for key, spec, cls, info, options in loaded:
+            if cls is None:
+                attacks_out[key] = {"attack": spec.name, "status": "error", "error": info, "systems": {}}
+                continue
             entry: dict[str, Any] = {
                 "attack": spec.name,
                 "options": options.model_dump(mode="json") if hasattr(options, "model_dump") else options,

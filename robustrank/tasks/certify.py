@@ -193,6 +193,7 @@ class CertifyTask:
             return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
 
     def _ranker_defense(self, ctx, coll, runs, qids, name, defended) -> dict[str, Any]:
+        from robustrank.ranked import sort_ranked
         from robustrank.rankers.base import score_pairs
 
         n = self.options.candidates
@@ -202,7 +203,7 @@ class CertifyTask:
         def compute(qid):
             top = [d for d, _ in runs["neural"].get(qid, []) if d in coll.documents][:n]
             scores = score_pairs(defended, [(runs["queries"][qid], coll.documents[d].full_text) for d in top])
-            return sorted(zip(top, scores.tolist()), key=lambda x: (-x[1], x[0]))
+            return sort_ranked(zip(top, scores.tolist()))
 
         from tqdm.auto import tqdm
 
