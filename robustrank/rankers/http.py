@@ -236,6 +236,8 @@ class HTTPRanker:
             if size > cap:
                 raise _Refused(f"{self.options.url}: answer exceeds options.max_response_bytes ({cap} bytes)")
             chunks.append(block)
+        if length is not None and length.strip().isdigit() and size < int(length):
+            raise http.client.IncompleteRead(b"".join(chunks), int(length) - size)  # connection cut: retried
         return b"".join(chunks)
 
     def _parse(self, payload: bytes, n: int) -> list[float]:
