@@ -554,3 +554,29 @@ def test_item15_disk_full_while_checkpointing_keeps_finished_results(tmp_path, t
     resumed, _ = run_audit(load_config(cfg), out_dir=out, progress=False, render_html=False, resume=True)
     assert resumed["checkpoint"]["resumed_units"] == 3
     assert resumed["metrics"] == results["metrics"]
+
+
+def test_item08_task_plugin_calling_sys_exit_is_recorded_as_task_error(tmp_path, tiny_dataset, ranker_path, monkeypatch):
+    import robustrank.audit as audit_mod
+    import robustrank.plugins as plugins
+
+    class Exiting:
+        title = "exits"
+
+        def __init__(self, options):
+            pass
+
+        def run(self, ctx):
+            raise SystemExit(0)
+
+    real = plugins.load_plugin
+
+    def fake(kind, name, **kw):
+        if (kind, name) == ("task", "t1"):
+            return Exiting, plugins.PluginInfo(kind, name, "x:Exiting", "tests", "0")
+        return real(kind, name, **kw)
+
+    monkeypatch.setattr(audit_mod, "load_plugin", fake)
+    results, path = run_audit(load_config(audit_config(tmp_path, tiny_dataset)), out_dir=tmp_path / "o", progress=False, render_html=False)
+    assert results["tasks"]["t1"]["status"] == "error" and "SystemExit" in results["tasks"]["t1"]["error"]
+    assert path.exists()
