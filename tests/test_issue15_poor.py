@@ -170,11 +170,21 @@ def test_checkpoint_record_lacking_fields(tmp_path, tiny_dataset, mods):
     assert code == EXIT_INPUT_ERROR and "checkpoint.jsonl:3: checkpoint record lacks task, unit or result" in one_line_error(out)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
-def test_read_only_output_folder(tmp_path, tiny_dataset, mods):
+def test_read_only_output_folder(tmp_path, tiny_dataset, mods, monkeypatch):
+    import errno
+
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
+    if os.geteuid() == 0:  # root ignores permissions: make the folder behave read-only
+        real_mkdir = Path.mkdir
+
+        def mkdir(self, *a, **k):
+            if str(self).startswith(str(ro) + os.sep):
+                raise PermissionError(errno.EACCES, "Permission denied", str(self))
+            return real_mkdir(self, *a, **k)
+
+        monkeypatch.setattr(Path, "mkdir", mkdir)
     try:
         code, out = cli("audit", str(_cfg(tmp_path, tiny_dataset)), "--out", str(ro / "x"))
     finally:
