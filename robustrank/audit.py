@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import graphlib
 import logging
 import time
 import traceback
@@ -15,7 +16,10 @@ from robustrank.config.audit import AuditConfig
 from robustrank.config.tasks import task_class
 from robustrank.context import AuditContext
 from robustrank.errors import TaskSkipped
+from robustrank.fingerprint import audit_fingerprint, config_part, model_part
+from robustrank.outdir import OutputLock, OutputWriteError, set_aside_checkpoint
 from robustrank.plugins import load_plugin
+from robustrank.ranked import TIE_RULE
 from robustrank.rankers.base import Ranker, SupportsFingerprint
 from robustrank.rankers.build import build_ranker
 from robustrank.rankers.cache import CachedRanker
@@ -30,8 +34,6 @@ log = logging.getLogger(__name__)
 def _task_entries(config: AuditConfig) -> list[tuple[str, Any, Any, Any]]:
     """Enabled tasks as (key, options, class, registration), ordered by their declared ``after``
     dependencies (stable: otherwise in config order)."""
-    import graphlib
-
     enabled = {key: opts for key, opts in config.tasks.items() if getattr(opts, "enabled", True)}
     loaded = {key: task_class(key) for key in enabled}
     graph = {key: [d for d in getattr(loaded[key][0], "after", ()) if d in enabled] for key in enabled}
@@ -45,21 +47,20 @@ def _task_entries(config: AuditConfig) -> list[tuple[str, Any, Any, Any]]:
     return [(key, enabled[key], *loaded[key]) for key in order]
 
 
-def _ranker_description(ranker: Ranker) -> dict[str, Any]:
+def _ranker_description(ranker: Ranker, model_fp: dict[str, str] | None = None) -> dict[str, Any]:
     inner = getattr(ranker, "inner", ranker)
     desc = inner.describe() if hasattr(inner, "describe") else {"type": type(inner).__name__, "name": getattr(inner, "name", "?")}
     if isinstance(inner, SupportsFingerprint):
-        desc["weights_sha256"] = inner.fingerprint()
+        desc["weights_sha256"] = model_fp if model_fp is not None else inner.fingerprint()
+    elif model_fp:
+        desc["code_sha256"] = model_fp
     return desc
 
 
 def config_fingerprint(config: AuditConfig) -> str:
-    """sha256 of everything in the config that shapes results (all but ``output``) and the tool version."""
-    import hashlib
-    import json
-
-    data = config.model_dump(mode="json", exclude={"output"})
-    return hashlib.sha256(json.dumps([__version__, data], sort_keys=True).encode()).hexdigest()
+    """sha256 of the result-shaping config (all but ``output`` and performance knobs) and the
+    tool version; see :mod:`robustrank.fingerprint` for the full resume fingerprint."""
+    return config_part(config)
 
 
 def run_audit(
@@ -80,22 +81,45 @@ def run_audit(
         progress: Show tqdm bars.
         render_html: Override ``output.html``.
         resume: Reuse finished work units from ``checkpoint.jsonl`` in the output folder
-            (and cached artefacts under ``artifacts/``); without it the checkpoint starts afresh.
+            (and cached artefacts under ``artifacts/``); without it the checkpoint starts afresh
+            and an existing one is kept aside (never truncated). The resume fingerprint covers
+            config, data and model (:mod:`robustrank.fingerprint`).
 
     Returns:
         The results document and the path of results.json.
 
     Raises:
-        RobustRankError: When the ranker cannot be built (config/model errors) — before any task runs.
+        RobustRankError: When the ranker cannot be built (config/model errors) or the in-domain
+            data cannot be read — before the checkpoint is touched; OutputBusy when another
+            audit holds the output folder; OutputWriteError when results.json cannot be written.
     """
-    started = _dt.datetime.now(_dt.timezone.utc)
-    t0 = time.perf_counter()
     out = Path(out_dir) if out_dir else config.output_dir()
     out.mkdir(parents=True, exist_ok=True)
-    checkpoint = Checkpoint(out / "checkpoint.jsonl", config_fingerprint(config), resume=resume)
+    with OutputLock(out):
+        return _run_locked(config, out, progress=progress, render_html=render_html, resume=resume)
+
+
+def _run_locked(config: AuditConfig, out: Path, *, progress: bool, render_html: bool | None, resume: bool) -> tuple[dict[str, Any], Path]:
+    started = _dt.datetime.now(_dt.timezone.utc)
+    t0 = time.perf_counter()
+    # everything that can fail on bad input happens before the checkpoint is touched
     ranker = CachedRanker(build_ranker(config.ranker, config), config.ranker.cache_size)
-    ctx = AuditContext(config, ranker, progress=progress, checkpoint=checkpoint, artifacts=out / "artifacts")
+    ctx = AuditContext(config, ranker, progress=progress, artifacts=out / "artifacts")
     ctx.timings["build_ranker"] = time.perf_counter() - t0
+    ctx.in_domain  # unreadable in-domain data is an input error (exit 2), not an errored task  # noqa: B018
+    model_fp = model_part(ranker)
+    fp = audit_fingerprint(config, model=model_fp)
+    ckpt_path = out / "checkpoint.jsonl"
+    if not resume:
+        set_aside_checkpoint(ckpt_path)
+    checkpoint = ctx.checkpoint = Checkpoint(ckpt_path, fp["digest"], resume=resume, parts=fp["parts"])
+    try:
+        return _run_tasks(config, out, ctx, ranker, checkpoint, model_fp, started, t0, render_html)
+    finally:
+        checkpoint.close()
+
+
+def _run_tasks(config, out, ctx, ranker, checkpoint, model_fp, started, t0, render_html) -> tuple[dict[str, Any], Path]:
 
     tasks: dict[str, Any] = {}
     _, ranker_info = load_plugin("ranker", config.ranker.type)
@@ -113,7 +137,9 @@ def run_audit(
         except TaskSkipped as skip:
             log.info("task %s skipped: %s", key, skip)
             tasks[key] = {"status": "skipped", "title": getattr(cls, "title", key), "reason": str(skip)}
-        except Exception as exc:  # a crashing task is recorded, not fatal
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a crashing task (even one calling sys.exit) is recorded, not fatal
             log.error("task %s failed: %s", key, exc)
             log.debug("task %s traceback", key, exc_info=True)
             tasks[key] = {
@@ -127,7 +153,7 @@ def run_audit(
     for name, coll in ctx.loaded_collections().items():
         datasets[name] = {**coll.summary(), "sha256": coll.fingerprint()}
     ctx.timings["total"] = time.perf_counter() - t0
-    ranker_desc = _ranker_description(ranker)
+    ranker_desc = _ranker_description(ranker, model_fp)
     metrics = {
         f"{key}.{name}": value
         for key, task in tasks.items()
@@ -147,23 +173,32 @@ def run_audit(
         "plugins": plugins,
         "ranker": ranker_desc,
         "baseline": {"bm25": {"implementation": "rank_bm25.BM25Okapi", **config.candidates.bm25.model_dump()}},
+        "ranking": {"tie_rule": TIE_RULE},
         "fingerprints": {
-            "model": ranker_desc.get("weights_sha256", {}),
+            "model": model_fp,
             "datasets": {n: d["sha256"] for n, d in datasets.items()},
         },
         "datasets": datasets,
         "lexicon": ctx.lexicon_info(),
         "score_cache": ranker.stats(),
-        "checkpoint": {"path": str(out / "checkpoint.jsonl"), "fingerprint": checkpoint.fingerprint, "resumed_units": checkpoint.loaded},
+        "checkpoint": {
+            "path": str(out / "checkpoint.jsonl"), "fingerprint": checkpoint.fingerprint, "fingerprint_parts": checkpoint.parts,
+            "resumed_units": checkpoint.loaded, "write_error": checkpoint.write_error,
+        },
         "timings": {k: round(v, 3) for k, v in ctx.timings.items()},
         "metrics": metrics,
         "tasks": tasks,
     }
     checkpoint.close()
-    path = write_json_atomic(out / "results.json", results)
+    try:
+        path = write_json_atomic(out / "results.json", results)
+    except OSError as exc:
+        raise OutputWriteError(
+            f"{out / 'results.json'}: cannot write: {exc.strerror or exc}; finished units are kept in "
+            f"{out / 'checkpoint.jsonl'} (rerun with --resume once the problem is fixed)"
+        ) from None
     log.info("wrote %s", path)
     if config.output.html if render_html is None else render_html:
-
         render_report(results, out / "report.html", results_path=path)
         render_compliance(results, out / "compliance.html", results_path=path)
         log.info("wrote %s and %s", out / "report.html", out / "compliance.html")

@@ -22,6 +22,7 @@ from robustrank.executors import run_rerank_units
 from robustrank.lexicon import Lexicon
 from robustrank.metrics import evaluate
 from robustrank.pipeline import first_stage_bm25, rerank
+from robustrank.ranked import check_finite
 from robustrank.rankers.base import Ranker
 from robustrank.rankers.bm25 import BM25Ranker
 from robustrank.seeds import derive_seed, stream_seed
@@ -181,6 +182,7 @@ class AuditContext:
                 out[qid] = [(d, s) for d, s in done]
 
         def store(qid: str, ranked: list[tuple[str, float]]) -> None:
+            check_finite(qid, ranked, f"ranker {getattr(ranker or self.ranker, 'name', '?')!r}")
             out[qid] = [(d, s) for d, s in self.checkpoint.put("rerank", f"{label}/{qid}", ranked)]
 
         ex = self.config.executor

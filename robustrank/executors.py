@@ -29,6 +29,7 @@ from typing import Any
 
 from robustrank.config.executor import ExecutorConfig
 from robustrank.config.ranker import RankerConfig
+from robustrank.ranked import sort_ranked
 from robustrank.rankers.base import score_pairs
 from robustrank.rankers.build import build_ranker_from_config
 
@@ -62,7 +63,7 @@ def score_rerank_unit(ranker_json: str, base_dir: str, units: list[RerankUnit]) 
     scores = score_pairs(ranker, pairs).tolist()
     out, i = [], 0
     for qid, _, ids, texts in units:
-        ranked = sorted(zip(ids, scores[i : i + len(texts)]), key=lambda x: (-x[1], x[0]))
+        ranked = sort_ranked(zip(ids, scores[i : i + len(texts)]))
         i += len(texts)
         out.append((qid, [(d, float(s)) for d, s in ranked]))
     return out

@@ -65,18 +65,32 @@ def read_results(path: str | Path) -> dict[str, Any]:
     """Read a results.json.
 
     Raises:
-        DataError: Missing file, invalid JSON, or not a robustrank results file.
+        DataError: Missing or unreadable file, not UTF-8, invalid or too deeply nested JSON, or
+            not a robustrank results file (no ``schema_version`` or no ``tasks`` mapping).
     """
 
     p = Path(path)
     try:
-        data = json.loads(p.read_text("utf-8"))
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{p}: file not found") from None
+    except OSError as exc:
+        raise DataError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(f"{p}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{p}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise DataError(f"{p}: invalid JSON: nested too deeply") from None
     if not isinstance(data, dict) or "schema_version" not in data:
         raise DataError(f"{p}: not a robustrank results file (no schema_version)")
+    if not isinstance(data.get("tasks"), dict):
+        raise DataError(f"{p}: tasks: not a robustrank results file (no tasks mapping)")
     return data
 
 

@@ -369,7 +369,7 @@ def test_t4_defended_system_screen_and_not_applicable(tiny_config, tiny_bi_encod
 
     monkeypatch.setattr(plugins, "load_plugin", fake_load)
     path = _t4_config(tiny_config, tiny_bi_encoder, tiny_cross_encoder)
-    text = Path(path).read_text()
+    text = Path(path).read_text().replace("    injection: {n_docs: 2, stuffed_terms: 4}\n", "")  # set below; duplicate keys are an error
     start = text.index("    attacks:\n")
     end = text.index("output:")
     block = ("    white_box: true\n    defenses: [fake_defense]\n    injection: {enabled: false}\n    attacks:\n"

@@ -34,7 +34,7 @@ def test_valid_config_defaults(tmp_path):
     assert cfg.candidates.depth == 100 and cfg.candidates.source == "bm25"
     assert cfg.tasks["t1"].enabled
     assert cfg.resolve("data") == (tmp_path / "data").resolve()
-    assert str(cfg.output_dir()) == "reports/x"
+    assert cfg.output_dir() == (tmp_path / "reports" / "x").resolve()  # relative to the config file
 
 
 def test_unknown_key_names_file_and_path():

@@ -10,6 +10,7 @@ plugin from the validated options; the defence gets its seed from the audit seed
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -21,17 +22,25 @@ from robustrank.schema_base import StrictModel
 
 __all__ = ["AttackSpec", "DefenseSpec", "load_attack", "load_defense", "validate_plugin_options"]
 
+log = logging.getLogger(__name__)
+
 
 def validate_plugin_options(kind: str, name: str, options: dict[str, Any]) -> dict[str, Any]:
     """Validate ``options`` with the ``Options`` model of plugin ``name``; returns them normalised.
 
     Raises:
-        ValueError: Unknown plugin, or invalid options (``key: reason`` per error).
+        ValueError: No plugin of that name is registered, or invalid options (``key: reason``
+            per error).
     """
     try:
         cls, _ = plugins.load_plugin(kind, name)
     except PluginError as exc:
-        raise ValueError(str(exc)) from None
+        if name not in {p.name for p in plugins.available(kind)}:
+            raise ValueError(str(exc)) from None
+        # registered but broken (import failure, missing methods): the task records it as one
+        # error row when it tries to run it; the options stay as written
+        log.warning("%s plugin %s cannot be loaded to validate its options: %s", kind, name, exc)
+        return dict(options)
     model = getattr(cls, "Options", None)
     if model is None:
         return dict(options)

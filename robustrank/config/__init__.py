@@ -1,6 +1,7 @@
 """The audit configuration (``model.yaml``): validated, strict, documented.
 
-``load_config`` parses YAML with ``yaml.safe_load`` and validates it with pydantic models that
+``load_config`` parses YAML with a strict ``yaml.safe_load`` (:mod:`robustrank.safeyaml`: UTF-8,
+no duplicate keys, bounded size/depth/aliases) and validates it with pydantic models that
 reject unknown keys. Every error message names the file and the key path, e.g.::
 
     examples/demo.yaml: ranker.batch_size: Input should be greater than 0

@@ -11,6 +11,7 @@ from robustrank.config.data import CandidatesConfig, DatasetsConfig
 from robustrank.config.executor import ExecutorConfig
 from robustrank.config.gate import GateConfig
 from robustrank.config.ranker import RankerConfig
+from robustrank.outdir import check_name
 from robustrank.schema_base import StrictModel
 
 __all__ = ["DEFAULT_MEASURES", "AuditConfig", "OutputConfig"]
@@ -21,7 +22,7 @@ DEFAULT_MEASURES = ("nDCG@10", "RR@10", "AP@100", "R@100")
 class OutputConfig(StrictModel):
     """Where results go."""
 
-    dir: str = Field("reports/{name}", description="Output folder; {name} is the audit name. Relative to the working directory.")
+    dir: str = Field("reports/{name}", description="Output folder; {name} is the audit name. A relative path resolves against the config file's folder.")
     html: bool = Field(True, description="Render report.html next to results.json.")
 
 
@@ -54,6 +55,11 @@ class AuditConfig(StrictModel):
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: str = PrivateAttr(default="<config>")
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, v: str) -> str:
+        return check_name(v)
 
     @field_validator("measures")
     @classmethod
@@ -92,8 +98,8 @@ class AuditConfig(StrictModel):
         return p if p.is_absolute() else (self._base_dir / p).resolve()
 
     def output_dir(self) -> Path:
-        """The output folder with ``{name}`` filled in."""
-        return Path(self.output.dir.replace("{name}", self.name))
+        """The output folder with ``{name}`` filled in, resolved against the config file's folder."""
+        return self.resolve(self.output.dir.replace("{name}", self.name))
 
     def task_options(self, key: str) -> Any:
         """The validated options of task ``key`` (None when the config does not have it)."""

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from robustrank.config.audit import AuditConfig
 from robustrank.config.tasks import tasks_json_schema, validate_tasks
 from robustrank.errors import ConfigError, format_validation_errors
+from robustrank.safeyaml import load_yaml_file
 
 __all__ = ["json_schema", "load_config", "parse_config"]
 
@@ -69,20 +70,8 @@ def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) ->
     Raises:
         ConfigError: Unreadable file, YAML syntax error (with line), or invalid content.
     """
-    import yaml
-
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read config: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{p}:{mark.line + 1}" if mark is not None else str(p)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+    data = load_yaml_file(p)
     data = _apply_overrides(data, overrides or {})
     return parse_config(data, source=str(p), base_dir=p.resolve().parent)
 

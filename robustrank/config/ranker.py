@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from robustrank.safeyaml import check_bounded
 from robustrank.schema_base import StrictModel
 
 __all__ = ["RankerConfig"]
@@ -56,6 +57,12 @@ class RankerConfig(StrictModel):
         1_000_000, ge=0, description="Entries in the (query, document) score cache; 0 disables it."
     )
     options: dict[str, Any] = Field(default_factory=dict, description="Extra options for plugin rankers.")
+
+    @field_validator("options")
+    @classmethod
+    def _check_options(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_bounded(v, what="free-form options")  # an alias bomb would explode when hashed
+        return v
 
     @field_validator("device")
     @classmethod

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from robustrank import plugins
 from robustrank.errors import ConfigError, PluginError, format_validation_errors
-from robustrank.plugins import available, load_plugin
 
 __all__ = ["BUILTIN_TASKS", "task_class", "tasks_json_schema", "validate_tasks"]
 
@@ -24,7 +24,7 @@ BUILTIN_TASKS = ("t1", "t2", "t3", "t4", "certify")
 
 def task_class(key: str) -> tuple[Any, Any]:
     """The registered task class of ``key`` and its registration (see :func:`load_plugin`)."""
-    return load_plugin("task", key, required=("run", "Options"))
+    return plugins.load_plugin("task", key, required=("run", "Options"))
 
 
 def validate_tasks(raw: Any, *, source: str = "<config>") -> dict[str, Any]:
@@ -61,7 +61,7 @@ def tasks_json_schema() -> tuple[dict[str, Any], dict[str, Any]]:
     """JSON Schema of ``tasks:`` for every registered task, and the ``$defs`` it refers to."""
     props: dict[str, Any] = {}
     defs: dict[str, Any] = {}
-    for info in available("task"):
+    for info in plugins.available("task"):
         try:
             cls, _ = task_class(info.name)
         except PluginError:

@@ -11,6 +11,7 @@ from robustrank.data.beir import load_beir
 from robustrank.data.collection import Collection
 from robustrank.data.irds import load_irds
 from robustrank.data.trec import load_trec
+from robustrank.errors import DataError
 
 __all__ = ["load_dataset"]
 
@@ -40,6 +41,8 @@ def load_dataset(cfg: DatasetConfig, resolve: Callable[[str], Path] = Path) -> C
     else:
 
         coll = load_irds(cfg.id, name=name)
+    if not coll.judged_query_ids():
+        raise DataError(f"{name}: no query has a relevance judgment (qrels: {coll.files[-1] if coll.files else coll.source}); nothing to evaluate")
     missing = sum(1 for q in coll.qrels.values() for d in q if d not in coll.documents)
     if missing:
         log.warning("%s: %d judged document ids are not in the corpus", name, missing)

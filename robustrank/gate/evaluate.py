@@ -124,6 +124,7 @@ def _baseline_notes(results: dict[str, Any], baseline: dict[str, Any]) -> tuple[
             data_differ = True
     for name in sorted(set(cur) ^ set(old)):
         notes.append(f"dataset {name} is only in {'this run' if name in cur else 'the baseline'}")
+        data_differ = True  # another dataset (not merely another version of the same one)
     c_cfg, o_cfg = results.get("config") or {}, baseline.get("config") or {}
     if c_cfg.get("max_queries") != o_cfg.get("max_queries"):
         notes.append(f"max_queries differs: {c_cfg.get('max_queries')} now, {o_cfg.get('max_queries')} in the baseline")
@@ -279,7 +280,7 @@ def evaluate_gate(
     if baseline is not None:
         notes, data_differ = _baseline_notes(results, baseline)
         if data_differ and gate.require_same_data:
-            baseline_problem = "baseline was run on different data (gate.require_same_data)"
+            baseline_problem = "baseline was run on different data (gate.require_same_data): " + "; ".join(n for n in notes if n.startswith("dataset"))
     conditions = tuple(_evaluate_one(spec, gate, results, baseline, baseline_problem) for spec in gate.conditions)
     if any(c.outcome == "ERROR" and c.counts_as_failure for c in conditions):
         outcome = "ERROR"

@@ -28,8 +28,11 @@ def build_ranker_from_config(rc: RankerConfig, base_dir: Path, *, collection: An
         raise
     except TypeError as exc:
         raise ConfigError(f"{source}: ranker.options: {exc}") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{source}: ranker: cannot load {rc.model or rc.type}: {exc}") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # broken model folders raise many types (KeyError, SafetensorError, ...)
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise ConfigError(f"{source}: ranker: cannot load {rc.model or rc.type}: {detail}") from None
 
 
 def build_ranker(rc: RankerConfig, config: AuditConfig, *, collection: Any = None) -> Ranker:

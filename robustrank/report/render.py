@@ -108,27 +108,36 @@ def _figures(results: dict[str, Any]) -> dict[str, Any]:
     figs: dict[str, Any] = {}
     try:
         _draw(results, figs, plots, task_result, measures)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:  # a malformed section loses its figures, not the page
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:  # a malformed section loses its figures, not the page
         log.warning("report: some figures were not drawn: %s: %s", type(exc).__name__, exc)
     return figs
+
+
+def _one(fn: Any, *args: Any) -> str | None:
+    """Draw one figure; a figure that fails is left out (logged) without losing the others."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - matplotlib raises many types on odd data
+        log.warning("report: figure %s not drawn: %s: %s", getattr(fn, "__name__", fn), type(exc).__name__, exc)
+        return None
 
 
 def _draw(results: dict[str, Any], figs: dict[str, Any], plots: Any, task_result: Any, measures: list[str]) -> None:
     t1 = task_result(results, "t1")
     if t1 and t1.get("per_query"):
-        figs["t1"] = plots.t1_distribution(t1["per_query"], list(t1.get("measures", {})) or measures)
+        figs["t1"] = _one(plots.t1_distribution, t1["per_query"], list(t1.get("measures", {})) or measures)
     t2 = task_result(results, "t2")
     if t2:
-        figs["t2"] = {m: plots.variation_drops(t2.get("variations", {}), m) for m in measures}
+        figs["t2"] = {m: _one(plots.variation_drops, t2.get("variations", {}), m) for m in measures}
     t3 = task_result(results, "t3")
     if t3:
-        figs["t3"] = {m: plots.domain_shift(t3.get("in_domain", {}), t3.get("domains", {}), m) for m in measures}
+        figs["t3"] = {m: _one(plots.domain_shift, t3.get("in_domain", {}), t3.get("domains", {}), m) for m in measures}
     t4 = task_result(results, "t4")
     if t4:
-        figs["t4"] = {k: plots.attack_ranks(a.get("systems", {})) for k, a in t4.get("attacks", {}).items()}
+        figs["t4"] = {k: _one(plots.attack_ranks, a.get("systems", {})) for k, a in t4.get("attacks", {}).items()}
     cert = task_result(results, "certify")
     if cert:
-        figs["certify"] = plots.certify_curve(cert.get("crq", {}))
+        figs["certify"] = _one(plots.certify_curve, cert.get("crq", {}))
 
 
 def _context(results: dict[str, Any], gate: Any, digest: str | None) -> dict[str, Any]:

@@ -65,7 +65,9 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             nm = n.get("metrics", {}) if n.get("status") == "ok" else {}
             bm = b.get("metrics", {}) if b.get("status") == "ok" else {}
             note = f"targets {nm.get('n_targets', '–')}"
-            if n.get("status") not in (None, "ok"):
+            if a.get("status") == "error":
+                note = f"error: {a.get('error', '')}"
+            elif n.get("status") not in (None, "ok"):
                 note = f"neural: {n.get('status')} {n.get('error') or n.get('reason') or ''}".strip()
             rows.append(_row("t4", f"{key}: success rate", nm.get("success_rate"), None, bm.get("success_rate"), None,
                              ("top-10 rate (neural)", nm.get("top10_rate"), None), note))

@@ -36,6 +36,7 @@ from robustrank.adversarial.measures import BiEncoderSimilarity, build_fluency
 from robustrank.adversarial.specs import load_defense
 from robustrank.adversarial.targets import sample_queries, select_targets
 from robustrank.adversarial.types import Budget
+from robustrank.errors import PluginError
 from robustrank.rankers.hf import BiEncoderRanker
 from robustrank.rankers.resolve import resolve_model
 from robustrank.seeds import derive_seed
@@ -133,6 +134,12 @@ class AdversarialTask:
         attacks_out: dict[str, Any] = {}
         metrics: dict[str, Any] = {}
         for key, spec in _attack_keys(opt.attacks):
+            try:
+                plugins.load_plugin("attack", spec.name, required=("attack",))
+            except PluginError as exc:  # one broken plugin is one error row, not a failed T4
+                log.error("t4: attack %s: %s", key, exc)
+                attacks_out[key] = {"attack": spec.name, "status": "error", "error": str(exc), "systems": {}}
+                continue
             entry: dict[str, Any] = {"attack": spec.name, "options": spec.options, "plugin": None, "prepare": {}, "systems": {}}
             for system in systems.values():
                 entry["systems"][system.name] = campaign.run(key, spec, system, entry)

@@ -36,6 +36,7 @@ from robustrank.adversarial.edits import apply_edits, query_terms, stuffing_edit
 from robustrank.adversarial.specs import load_defense
 from robustrank.certify import CertifySettings, Smoother, SynonymSets, certify_query
 from robustrank.certify.scoremap import mapped_scorer, resolve_score_map
+from robustrank.ranked import sort_ranked
 from robustrank.rankers.base import score_pairs
 from robustrank.tasks.certify_options import CertifyConfig, DefenseSpec
 from robustrank.text import words
@@ -189,7 +190,7 @@ class CertifyTask:
         def compute(qid):
             top = [d for d, _ in runs["neural"].get(qid, []) if d in coll.documents][:n]
             scores = score_pairs(defended, [(runs["queries"][qid], coll.documents[d].full_text) for d in top])
-            return sorted(zip(top, scores.tolist()), key=lambda x: (-x[1], x[0]))
+            return sort_ranked(zip(top, scores.tolist()))
 
         from tqdm.auto import tqdm
 

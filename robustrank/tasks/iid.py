@@ -16,7 +16,7 @@ from pydantic import Field
 
 from robustrank.rankers.build import build_ranker
 from robustrank.rankers.cache import CachedRanker
-from robustrank.schema_base import StrictModel
+from robustrank.schema_base import MAX_BOOTSTRAP, StrictModel
 from robustrank.stats import paired_comparison, summarize
 
 __all__ = ["IIDTask"]
@@ -29,7 +29,7 @@ class T1Config(StrictModel):
     """T1: I.I.D. performance variance (Wu et al., TOIS 2022, first robustness definition)."""
 
     enabled: bool = True
-    bootstrap_samples: int = Field(1000, gt=0, description="Bootstrap resamples for CIs.")
+    bootstrap_samples: int = Field(1000, gt=0, le=MAX_BOOTSTRAP, description="Bootstrap resamples for CIs.")
     confidence: float = Field(0.95, gt=0, lt=1, description="CI level.")
     worst_fraction: float = Field(0.1, gt=0, le=1, description="Share of worst queries averaged.")
 

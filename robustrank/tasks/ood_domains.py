@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from robustrank.errors import TaskSkipped
-from robustrank.schema_base import StrictModel
+from robustrank.schema_base import MAX_BOOTSTRAP, StrictModel
 from robustrank.stats import domain_gap, summarize
 
 __all__ = ["DomainShiftTask"]
@@ -30,7 +30,7 @@ class T3Config(StrictModel):
     """T3: unseen domains (OOD, second perspective); the OOD collections come from datasets.ood."""
 
     enabled: bool = True
-    bootstrap_samples: int = Field(1000, gt=0)
+    bootstrap_samples: int = Field(1000, gt=0, le=MAX_BOOTSTRAP)
     confidence: float = Field(0.95, gt=0, lt=1)
 
 

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from robustrank.pipeline import first_stage_bm25
 from robustrank.query_types import slices as make_slices
-from robustrank.schema_base import StrictModel
+from robustrank.schema_base import MAX_BOOTSTRAP, StrictModel
 from robustrank.stats import correct_pvalues, group_gap, metric_drop
 from robustrank.variations import build_variation, generate_variants
 
@@ -71,7 +71,7 @@ class T2Config(StrictModel):
     slices: bool = Field(True, description="Report query-type and length slices.")
     correction: _CORRECTIONS = Field("holm", description="statsmodels multipletests method across all comparisons.")
     alpha: float = Field(0.05, gt=0, lt=1)
-    bootstrap_samples: int = Field(1000, gt=0)
+    bootstrap_samples: int = Field(1000, gt=0, le=MAX_BOOTSTRAP)
     confidence: float = Field(0.95, gt=0, lt=1)
     max_examples: int = Field(20, ge=0, description="Variant examples per variation kept for the report (all per-query values are kept).")
 
