@@ -98,6 +98,10 @@ class TaskContext(Protocol):
         """BM25 run, candidates and neural run of the evaluated queries of ``coll``."""
         ...
 
+    def bm25(self, coll: Any) -> Any:
+        """The BM25 baseline indexed on ``coll`` (``score(query, texts)`` with the collection's statistics)."""
+        ...
+
     def evaluate(self, run: Any, coll: Any, query_ids: list[str] | None = None) -> dict[str, dict[str, float]]:
         """Per-query values of the configured measures."""
         ...
