@@ -244,3 +244,20 @@ def test_sections_come_from_the_task_classes(results, monkeypatch):
     assert "T1 — I.I.D." not in bare and "t1 — I.I.D. performance variance" in bare and "ships no report fragment" in bare
     assert "t1.nDCG@10.mean" in bare and "T2 — Unseen query" in bare
     assert IIDTask.report_fragment == "templates/t1.html.j2"
+
+
+def test_certify_section_reads_its_defences_and_the_t4_join_generically(results):
+    """Defences render by what they report (effectiveness / detection), under any name; a screen
+    that used T4's adversarial documents shows its rate per T4 attack and says so."""
+    joined = copy.deepcopy(results)
+    cert = joined["tasks"]["certify"]["result"]
+    cert["defenses"]["my_screen"] = {"role": "screen", "threshold": 99.5, "false_positive_rate": 0.0625, "source": "t4",
+                                     "detection_rate": {"prada_wu_2023": 0.8125}, "n_adversarial": {"prada_wu_2023": 16},
+                                     "originals_flagged_rate": {"prada_wu_2023": 0.1875}}
+    cert["defenses"]["broken"] = {"status": "error", "error": "ValueError: <no docs>"}
+    html = render_html(joined, figures=False, evaluate_policy=False)
+    section = html[html.index('id="task-certify"'):]
+    assert "my_screen (threshold 99.5, FPR 6.2%)" in section and "81.2%" in section and "18.8%" in section
+    assert "(n=16)" in section and "those of task t4 in this audit" in section
+    assert "broken" in section and "ValueError: &lt;no docs&gt;" in section
+    assert "certdr_wu_2022 (200 samples)" in section  # the fixture's ranker defence, unchanged
