@@ -125,9 +125,9 @@ def _sections(env: Any, page: str, results: dict[str, Any], views: dict[str, Any
 
     attr = "report_fragment" if page == "report" else "compliance_fragment"
     out = []
-    for key, view in views.items():
+    for key, task_view in views.items():
         task = results["tasks"][key]
-        ctx = {**base, "key": key, "task": task, "res": task["result"], "view": view, "figures": view.figures, "notice": None}
+        ctx = {**base, "key": key, "task": task, "res": task["result"], "view": task_view, "figures": task_view.figures, "notice": None}
         where = _fragment_location(classes.get(key), attr)
         html = ""
         if where is None:

@@ -66,6 +66,8 @@ def task_views(results: dict[str, Any], *, figures: bool = False, classes: dict[
         if hook is not None:
             try:
                 view = hook(res, results, figures=figures)
+                if isinstance(view, dict):  # a plugin may return the fields as a mapping
+                    view = TaskView(**{k: tuple(v) if isinstance(v, list) else v for k, v in view.items()})
             except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
                 log.warning("report: the view of task %s failed (%s: %s); its summary rows and figures are left out", key, type(exc).__name__, exc)
         out[key] = view
