@@ -18,6 +18,8 @@ What is here, by purpose:
   :func:`rank`, :class:`CachedRanker`, :func:`resolve_model`;
 * tasks: :class:`Task`, :class:`TaskContext`, :class:`TaskSkipped`, :class:`StrictModel`
   (base of every ``Options`` model), :func:`derive_seed`, :func:`evaluate`;
+* results: :class:`MetricKey` (metric keys), :class:`PerQueryRecord` and
+  :func:`per_query_records` (the long per-query layout), :class:`TaskView` (report view);
 * attacks: :class:`Attack`, :class:`AttackEnvironment`, :class:`AttackTarget`,
   :class:`AttackOutcome`, :class:`Budget`, :class:`BudgetExceeded`, :class:`Edit`,
   :class:`VictimOracle` and the text-edit helpers;
@@ -26,7 +28,7 @@ What is here, by purpose:
 * language: :class:`Lexicon`, :class:`Synonym`, :class:`NgramLM`, :func:`train_ngram_lm`,
   :func:`words`, :func:`stopwords`, :func:`bm25_tokenize`;
 * statistics: :func:`summarize`, :func:`bootstrap_ci`, :func:`paired_comparison`,
-  :func:`correct_pvalues`;
+  :func:`metric_drop`, :func:`correct_pvalues`;
 * training: :class:`PairwiseExample`, :class:`TrainingConfig`, :func:`train_pairwise_cross_encoder`.
 """
 
@@ -72,10 +74,11 @@ from robustrank.rankers.base import (
 from robustrank.rankers.cache import CachedRanker
 from robustrank.rankers.resolve import resolve_model
 from robustrank.records import Document, Qrel, Query, ScoredDoc
+from robustrank.results import MetricKey, PerQueryRecord, per_query_records
 from robustrank.schema_base import StrictModel
 from robustrank.seeds import derive_seed
-from robustrank.stats import bootstrap_ci, correct_pvalues, paired_comparison, summarize
-from robustrank.tasks.base import Task, TaskContext
+from robustrank.stats import bootstrap_ci, correct_pvalues, metric_drop, paired_comparison, summarize
+from robustrank.tasks.base import Task, TaskContext, TaskView
 from robustrank.text import bm25_tokenize, stopwords, words
 
 __all__ = [
@@ -91,8 +94,10 @@ __all__ = [
     "DocumentScreen",
     "Edit",
     "Lexicon",
+    "MetricKey",
     "NgramLM",
     "PairwiseExample",
+    "PerQueryRecord",
     "Qrel",
     "Query",
     "Ranker",
@@ -109,6 +114,7 @@ __all__ = [
     "Task",
     "TaskContext",
     "TaskSkipped",
+    "TaskView",
     "TokenGradients",
     "TrainingConfig",
     "VictimOracle",
@@ -123,7 +129,9 @@ __all__ = [
     "document_words",
     "evaluate",
     "match_case",
+    "metric_drop",
     "paired_comparison",
+    "per_query_records",
     "query_terms",
     "rank",
     "resolve_model",

@@ -24,7 +24,7 @@ from robustrank.rankers.base import Ranker, SupportsFingerprint
 from robustrank.rankers.build import build_ranker
 from robustrank.rankers.cache import CachedRanker
 from robustrank.report import render_compliance, render_report
-from robustrank.results import SCHEMA_VERSION, environment, write_json_atomic
+from robustrank.results import SCHEMA_VERSION, check_task_result, environment, write_json_atomic
 
 __all__ = ["config_fingerprint", "run_audit"]
 
@@ -132,6 +132,7 @@ def _run_tasks(config, out, ctx, ranker, checkpoint, model_fp, started, t0, rend
             plugins[f"task:{key}"] = {"distribution": info.distribution, "version": info.version, "entry_point": info.value}
             log.info("task %s: %s", key, getattr(cls, "title", key))
             result = cls(options).run(ctx)
+            check_task_result(key, result)
             tasks[key] = {"status": "ok", "title": getattr(cls, "title", key), "result": result}
             ctx.task_results[key] = result
         except TaskSkipped as skip:
@@ -154,12 +155,7 @@ def _run_tasks(config, out, ctx, ranker, checkpoint, model_fp, started, t0, rend
         datasets[name] = {**coll.summary(), "sha256": coll.fingerprint()}
     ctx.timings["total"] = time.perf_counter() - t0
     ranker_desc = _ranker_description(ranker, model_fp)
-    metrics = {
-        f"{key}.{name}": value
-        for key, task in tasks.items()
-        if task["status"] == "ok" and isinstance(task["result"].get("metrics"), dict)
-        for name, value in task["result"]["metrics"].items()
-    }
+    metrics = {name: value for task in tasks.values() if task["status"] == "ok" for name, value in (task["result"].get("metrics") or {}).items()}
     results = {
         "schema_version": SCHEMA_VERSION,
         "robustrank_version": __version__,

@@ -213,8 +213,14 @@ def gate(results_path: Path, baseline: Path | None, policy: Path | None, markdow
 
 
 @main.command()
-def schema() -> None:
-    """Print the JSON Schema of model.yaml (for editor completion)."""
+@click.option("--results", "of_results", is_flag=True, help="Print the JSON Schema of results.json instead.")
+def schema(of_results: bool = False) -> None:
+    """Print the JSON Schema of model.yaml (for editor completion), or with --results that of results.json."""
+    if of_results:
+        from robustrank.results import results_json_schema
+
+        click.echo(json.dumps(results_json_schema(), indent=2))
+        return
     from robustrank.config import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))

@@ -6,12 +6,15 @@ Grammar (one condition per string)::
     operand   := ref | "delta(" ref ")"
     OP        := ">=" | "<=" | ">" | "<" | "==" | "!="
     literal   := number | "true" | "false" | quoted string
-    ref       := metric key            e.g. t1.nDCG@10.mean, t4.prada_wu_2023.success_rate, certify.crq@10
+    ref       := metric key            e.g. t1.nDCG@10.mean, t4.prada_wu_2023.success_rate, certify.crq@10,
+                                       t3.gap["my.data"]
                | "$." JSON path        e.g. $.tasks.t1.result.n_queries, $.tasks.t3.result.domains["my.data"].n_queries
 
-A metric key is looked up verbatim in ``results["metrics"]`` (the flat ``<task>.<name>`` union
-every task reports). A JSON path walks the document: ``.name`` segments, ``["quoted name"]`` for
-names with dots or spaces, ``[N]`` for list items. ``delta(ref)`` is current minus baseline.
+A metric key is the string form of :class:`robustrank.results.MetricKey` (a segment with a dot,
+space or operator is written ``["quoted"]``); it is parsed, written in canonical form and looked
+up in ``results["metrics"]`` (the union every task reports). A JSON path walks the document:
+``.name`` segments, ``["quoted name"]`` for names with dots or spaces, ``[N]`` for list items.
+``delta(ref)`` is current minus baseline.
 
 A condition is at most :data:`MAX_CONDITION_LENGTH` characters and is split at its first
 operator outside quotes by one linear scan (no backtracking regex), so a hostile policy or a
@@ -26,6 +29,8 @@ import json
 import math
 import re
 from typing import Any
+
+from robustrank.results.keys import MetricKey
 
 __all__ = ["Condition", "Ref", "Resolved", "parse_condition", "parse_ref", "resolve", "task_of"]
 
@@ -83,9 +88,10 @@ def parse_ref(text: str) -> Ref:
     if not text:
         raise ValueError("empty reference")
     if not text.startswith("$"):
-        if any(c.isspace() for c in text) or "(" in text:
-            raise ValueError(f"{text!r} is not a metric key (keys have no spaces; JSON paths start with '$.')")
-        return Ref(text, None)
+        try:
+            return Ref(str(MetricKey.parse(text)), None)
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a metric key ({exc}); JSON paths start with '$.'") from None
     rest, pos, segments = text[1:], 0, []
     while pos < len(rest):
         m = _SEGMENT_RE.match(rest, pos)
@@ -181,7 +187,7 @@ class Resolved:
 def task_of(ref: Ref) -> str | None:
     """The task key a reference belongs to (first metric segment, or ``$.tasks.<key>``)."""
     if ref.is_metric:
-        return ref.text.split(".", 1)[0]
+        return MetricKey.parse(ref.text).task
     if len(ref.path) >= 2 and ref.path[0] == "tasks" and isinstance(ref.path[1], str):
         return ref.path[1]
     return None
@@ -249,7 +255,7 @@ def resolve(results: dict[str, Any], ref: Ref) -> Resolved:
             task = task_of(ref)
             if task not in (results.get("tasks") or {}):
                 return Resolved(error=f"task {task} did not run in this audit (metric {ref.text} missing)")
-            failed = _failed_parts(results, task, ref.text.split(".")[1:])
+            failed = _failed_parts(results, task, list(MetricKey.parse(ref.text).parts))
             if failed:
                 return Resolved(error=f"metric {ref.text} not reported: {failed}")
             close = difflib.get_close_matches(ref.text, list(metrics), n=3)

@@ -65,7 +65,8 @@ def t1_distribution(per_query: dict[str, dict[str, dict[str, float]]], measures:
     """Box plots of the per-query values of each measure, neural vs BM25, with the paired points.
 
     Args:
-        per_query: ``tasks.t1.result.per_query`` ({system: {measure: {qid: value}}}).
+        per_query: T1's long per-query records pivoted to {system: {measure: {qid: value}}}
+            (:func:`robustrank.results.pivot`).
         measures: Measures to draw, one panel each.
     """
     measures = [m for m in measures if m in per_query.get("neural", {}) and m in per_query.get("bm25", {})]

@@ -39,6 +39,7 @@ from robustrank.adversarial.types import Budget
 from robustrank.errors import PluginError
 from robustrank.rankers.hf import BiEncoderRanker
 from robustrank.rankers.resolve import resolve_model
+from robustrank.results import MetricKey
 from robustrank.seeds import derive_seed
 from robustrank.tasks.adversarial_options import T4Config
 
@@ -49,9 +50,11 @@ log = logging.getLogger(__name__)
 _METRICS = ("success_rate", "top10_rate", "top50_rate", "avg_boosted_ranks", "perturbation_pct", "semantic_similarity", "victim_queries_mean", "flagged_rate")
 
 
-def _prefix(system: str) -> str:
-    """Metric-key prefix of a system: none for the audited ranker, ``bm25_`` for BM25."""
-    return "" if system == "neural" else ("bm25_" if system == "bm25" else f"{system}.")
+def _metric(task: str, group: str, system: str, name: str) -> str:
+    """Metric key of ``name`` for ``system``: ``t4.<group>.<name>`` for the audited ranker,
+    ``t4.<group>.bm25_<name>`` for BM25, ``t4.<group>.<system>.<name>`` for a defended system."""
+    parts = (name,) if system == "neural" else ((f"bm25_{name}",) if system == "bm25" else (system, name))
+    return str(MetricKey.of(task, group, *parts))
 
 
 class AdversarialTask:
@@ -64,6 +67,15 @@ class AdversarialTask:
     name = "t4"
     title = "Adversarial: document-side attacks, ranker vs BM25"
     Options = T4Config
+    report_fragment = "templates/t4.html.j2"
+    compliance_fragment = "templates/t4.compliance.html.j2"
+
+    @staticmethod
+    def report_view(result: dict[str, Any], results: dict[str, Any], *, figures: bool = False) -> Any:
+        """This task's summary rows, sample sizes, limitations and figures (see :class:`~robustrank.tasks.base.TaskView`)."""
+        from robustrank.tasks.views.adversarial import view
+
+        return view(result, results, figures=figures)
 
     def __init__(self, options: T4Config | None = None):
         self.options = options or T4Config()
@@ -150,15 +162,15 @@ class AdversarialTask:
                     continue
                 for name in _METRICS:
                     if res["metrics"].get(name) is not None:
-                        metrics[f"{key}.{_prefix(sname)}{name}"] = res["metrics"][name]
+                        metrics[_metric(self.name, key, sname, name)] = res["metrics"][name]
 
         injection = None
         if opt.injection.enabled:
             with ctx.timed("t4:injection"):
                 injection = run_injection(ctx, opt.injection, docs, runs["queries"], sampled, systems)
             for sname, res in injection["systems"].items():
-                metrics[f"injection.{_prefix(sname)}share_queries_with_injected_in_top10"] = res["share_queries_with_injected_in_top10"]
-                metrics[f"injection.{_prefix(sname)}mean_in_top10"] = res["mean_in_top10"]
+                metrics[_metric(self.name, "injection", sname, "share_queries_with_injected_in_top10")] = res["share_queries_with_injected_in_top10"]
+                metrics[_metric(self.name, "injection", sname, "mean_in_top10")] = res["mean_in_top10"]
 
         return {
             "dataset": coll.name,

@@ -38,6 +38,7 @@ from robustrank.certify import CertifySettings, Smoother, SynonymSets, certify_q
 from robustrank.certify.scoremap import mapped_scorer, resolve_score_map
 from robustrank.ranked import sort_ranked
 from robustrank.rankers.base import score_pairs
+from robustrank.results import MetricKey
 from robustrank.tasks.certify_options import CertifyConfig, DefenseSpec
 from robustrank.text import words
 
@@ -68,8 +69,17 @@ class CertifyTask:
     name = "certify"
     title = "Certified top-K robustness (CertDR) and defences"
     Options = CertifyConfig
+    report_fragment = "templates/certify.html.j2"
+    compliance_fragment = "templates/certify.compliance.html.j2"
     after = ("t4",)
     """Runs after T4 when both are enabled: T4's adversarial documents join the verdicts."""
+
+    @staticmethod
+    def report_view(result: dict[str, Any], results: dict[str, Any], *, figures: bool = False) -> Any:
+        """This task's summary rows, sample sizes, limitations and figures (see :class:`~robustrank.tasks.base.TaskView`)."""
+        from robustrank.tasks.views.certify import view
+
+        return view(result, results, figures=figures)
 
     def __init__(self, options: CertifyConfig | None = None):
         self.options = options or CertifyConfig(enabled=True)
@@ -132,17 +142,25 @@ class CertifyTask:
             "queries": records,
         }
         result["defenses"] = {spec.name: self._defense(ctx, coll, runs, qids, spec) for spec in opt.defenses}
-        metrics: dict[str, float] = {f"crq@{k}": v for k, v in crq.items()}
-        metrics["forwards_per_query"] = result["forwards_per_query"]["mean"]
+
+        def key(*parts: str) -> str:
+            return str(MetricKey.of(self.name, *parts))
+
+        metrics: dict[str, float] = {key(f"crq@{k}"): v for k, v in crq.items()}
+        metrics[key("forwards_per_query")] = result["forwards_per_query"]["mean"]
         for name, rec in result["defenses"].items():
             for m, v in rec.get("effectiveness", {}).items():
-                metrics[f"{name}.{m}.diff"] = v["diff"]
-                metrics[f"{name}.{m}.defended"] = v["defended"]
+                metrics[key(name, m, "diff")] = v["diff"]
+                metrics[key(name, m, "defended")] = v["defended"]
             if "false_positive_rate" in rec:
-                metrics[f"{name}.false_positive_rate"] = rec["false_positive_rate"]
-                for key, v in rec.get("detection_rate", {}).items():
-                    metrics[f"{name}.detection_rate.{key}"] = v
+                metrics[key(name, "false_positive_rate")] = rec["false_positive_rate"]
+                for k, v in rec.get("detection_rate", {}).items():
+                    metrics[key(name, "detection_rate", k)] = v
         result["metrics"] = metrics
+        result["per_query"] = [
+            {"query_id": r["query_id"], "system": "smoothed", "measure": f"certified@{k}", "value": float(r["certified"][k])} for k in keys for r in records
+        ]
+        result["metric_per_query"] = {key(f"crq@{k}"): {"system": "smoothed", "measure": f"certified@{k}"} for k in keys}
         return result
 
     @staticmethod

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from robustrank.rankers.build import build_ranker
 from robustrank.rankers.cache import CachedRanker
+from robustrank.results import MetricKey, per_query_records
 from robustrank.schema_base import MAX_BOOTSTRAP, StrictModel
 from robustrank.stats import paired_comparison, summarize
 
@@ -44,6 +45,14 @@ class IIDTask:
     name = "t1"
     title = "I.I.D. performance variance"
     Options = T1Config
+    report_fragment = "templates/t1.html.j2"
+
+    @staticmethod
+    def report_view(result: dict[str, Any], results: dict[str, Any], *, figures: bool = False) -> Any:
+        """This task's summary rows, sample sizes, limitations and figures (see :class:`~robustrank.tasks.base.TaskView`)."""
+        from robustrank.tasks.views.iid import view
+
+        return view(result, results, figures=figures)
 
     def __init__(self, options: T1Config | None = None):
         self.options = options or T1Config()
@@ -84,20 +93,26 @@ class IIDTask:
             "candidate_depth": ctx.config.candidates.depth,
             "measures": measures,
             "worst_queries": {"measure": first, "queries": worst},
-            "per_query": per_query,
+            "per_query": per_query_records(per_query, qids),
         }
         if ctx.config.ranker.checkpoints:
             result["checkpoints"] = self._checkpoints(ctx, coll, qids, per_query["neural"])
-        result["metrics"] = {}
+        metrics: dict[str, Any] = {}
+        sources: dict[str, Any] = {}
         for m, v in measures.items():
-            result["metrics"].update({
-                f"{m}.mean": v["neural"]["mean"],
-                f"{m}.std": v["neural"]["std"],
-                f"{m}.worst_mean": v["neural"]["worst_mean"],
-                f"{m}.ci_low": v["neural"]["ci_low"],
-                f"{m}.bm25_mean": v["bm25"]["mean"],
-                f"{m}.diff_vs_bm25": v["comparison"]["mean_diff"],
-            })
+            for stat, value in (
+                ("mean", v["neural"]["mean"]),
+                ("std", v["neural"]["std"]),
+                ("worst_mean", v["neural"]["worst_mean"]),
+                ("ci_low", v["neural"]["ci_low"]),
+                ("bm25_mean", v["bm25"]["mean"]),
+                ("diff_vs_bm25", v["comparison"]["mean_diff"]),
+            ):
+                metrics[str(MetricKey.of(self.name, m, stat))] = value
+            sources[str(MetricKey.of(self.name, m, "mean"))] = {"system": "neural", "measure": m}
+            sources[str(MetricKey.of(self.name, m, "bm25_mean"))] = {"system": "bm25", "measure": m}
+        result["metrics"] = metrics
+        result["metric_per_query"] = sources
         return result
 
     def _checkpoints(self, ctx: Any, coll: Any, qids: list[str], main: dict[str, dict[str, float]]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from pydantic import Field
 
 from robustrank.pipeline import first_stage_bm25
 from robustrank.query_types import slices as make_slices
+from robustrank.results import MetricKey, per_query_records
 from robustrank.schema_base import MAX_BOOTSTRAP, StrictModel
 from robustrank.stats import correct_pvalues, group_gap, metric_drop
 from robustrank.variations import build_variation, generate_variants
@@ -86,6 +87,14 @@ class QueryVariationTask:
     name = "t2"
     title = "OOD: unseen query variations and query types"
     Options = T2Config
+    report_fragment = "templates/t2.html.j2"
+
+    @staticmethod
+    def report_view(result: dict[str, Any], results: dict[str, Any], *, figures: bool = False) -> Any:
+        """This task's summary rows, sample sizes, limitations and figures (see :class:`~robustrank.tasks.base.TaskView`)."""
+        from robustrank.tasks.views.ood_queries import view
+
+        return view(result, results, figures=figures)
 
     def __init__(self, options: T2Config | None = None):
         self.options = options or T2Config()
@@ -104,6 +113,7 @@ class QueryVariationTask:
         lexicon = ctx.lexicon if uses_lexicon else None
 
         variations: dict[str, Any] = {}
+        records = per_query_records(original, qids)
         pvalues: dict[str, float | None] = {}
         for spec in opt.variations:
             key = spec.name if spec.name not in variations else f"{spec.name}@{spec.rate}"
@@ -126,6 +136,7 @@ class QueryVariationTask:
                 measures[m] = row
                 for s in SYSTEMS:
                     pvalues[f"variation/{key}/{m}/{s}"] = row[s]["t_pvalue"]
+            records += per_query_records(perturbed, qids, variation=key)
             changed = [q for q in qids if variants[q].text != variants[q].original]
             variations[key] = {
                 "variation": spec.name,
@@ -134,7 +145,6 @@ class QueryVariationTask:
                 "changed_queries": len(changed),
                 "empty_variants": sum(1 for q in qids if not variants[q].text.strip()),
                 "measures": measures,
-                "per_query": {m: {s: perturbed[s][m] for s in SYSTEMS} for m in ctx.config.measures},
                 "variants": {q: {"original": variants[q].original, "text": variants[q].text, "edits": list(variants[q].edits)} for q in qids},
                 "examples": changed[: opt.max_examples],
             }
@@ -179,12 +189,12 @@ class QueryVariationTask:
                 "test": "paired t-test (variations), Welch t-test (slices)",
             },
             "lexicon": lexicon.info if lexicon is not None else None,
-            "original_per_query": original,
             "variations": variations,
             "slices": slices_out,
             "summary": _summary(variations, ctx.config.measures[0]),
+            "per_query": records,
             "metrics": {
-                f"{key}.{m}.{name}": value
+                str(MetricKey.of(self.name, key, m, name)): value
                 for key, entry in variations.items()
                 for m, row in entry["measures"].items()
                 for name, value in (

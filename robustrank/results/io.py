@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from robustrank.errors import DataError
+from robustrank.results.schema import SCHEMA_VERSION
 
 __all__ = ["SCHEMA_VERSION", "write_text_atomic", "write_json_atomic", "read_results", "environment", "to_jsonable"]
-
-SCHEMA_VERSION = "1.0"
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -62,12 +61,21 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
 
 
 def read_results(path: str | Path) -> dict[str, Any]:
-    """Read a results.json.
+    """Read a results.json and check it against the schema of this version.
+
+    Returns:
+        The document (validated against :class:`~robustrank.results.schema.Results`; returned
+        as parsed, so numbers are exactly those in the file).
 
     Raises:
-        DataError: Missing or unreadable file, not UTF-8, invalid or too deeply nested JSON, or
-            not a robustrank results file (no ``schema_version`` or no ``tasks`` mapping).
+        DataError: One line naming the file: missing or unreadable file, not UTF-8, invalid or too
+            deeply nested JSON, not a robustrank results file (no ``schema_version`` or no ``tasks``
+            mapping), another schema version (found and expected), or a field that violates the schema.
     """
+    from pydantic import ValidationError
+
+    from robustrank.errors import format_validation_errors
+    from robustrank.results.schema import Results
 
     p = Path(path)
     try:
@@ -91,6 +99,16 @@ def read_results(path: str | Path) -> dict[str, Any]:
         raise DataError(f"{p}: not a robustrank results file (no schema_version)")
     if not isinstance(data.get("tasks"), dict):
         raise DataError(f"{p}: tasks: not a robustrank results file (no tasks mapping)")
+    if data["schema_version"] != SCHEMA_VERSION:
+        raise DataError(
+            f"{p}: results schema version {data['schema_version']!r}, this robustrank reads {SCHEMA_VERSION!r}; re-run the audit with this version"
+        )
+    try:
+        Results.model_validate(data)
+    except ValidationError as exc:
+        lines = format_validation_errors(str(p), exc).splitlines()
+        more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+        raise DataError(f"{lines[0]}{more}") from None
     return data
 
 
