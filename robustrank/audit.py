@@ -175,6 +175,13 @@ def run_audit(
         "metrics": metrics,
         "tasks": tasks,
     }
+    first_stage = ctx.first_stage_info()
+    if first_stage is not None:
+        results["first_stage"] = first_stage
+    if config.output.runs:
+        from robustrank.runfiles import export_runs
+
+        results["runs"] = export_runs(ctx.recorded_runs, out, name=config.name)
     checkpoint.close()
     path = write_json_atomic(out / "results.json", results)
     log.info("wrote %s", path)

@@ -37,6 +37,7 @@ __all__ = [
     "BM25Params",
     "CandidatesConfig",
     "DatasetConfig",
+    "DenseConfig",
     "DatasetsConfig",
     "GateConfig",
     "OutputConfig",
@@ -64,7 +65,7 @@ class RankerConfig(_Strict):
     type: str = Field(
         "bi-encoder",
         description="Ranker plugin name (entry point group robustrank.rankers): bi-encoder, "
-        "cross-encoder, bm25, callable, or a third-party ranker.",
+        "cross-encoder, onnx, bm25, callable, http, run (TREC run files as the system under test), or a third-party ranker.",
     )
     model: str | None = Field(
         None,
@@ -107,7 +108,7 @@ class RankerConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_type_fields(self) -> RankerConfig:
-        if self.type in ("bi-encoder", "cross-encoder") and not self.model:
+        if self.type in ("bi-encoder", "cross-encoder", "onnx") and not self.model:
             raise ValueError(f"ranker type {self.type!r} needs 'model' (a local folder or hub id)")
         if self.type == "callable" and not self.callable:
             raise ValueError("ranker type 'callable' needs 'callable: module:attr'")
@@ -123,13 +124,33 @@ class BM25Params(_Strict):
     stopwords: bool = Field(True, description="Remove the bundled stopwords.")
 
 
+class DenseConfig(_Strict):
+    """Dense first stage (candidates.source: dense | hybrid): a bi-encoder searching the whole corpus."""
+
+    ranker: RankerConfig | None = Field(
+        None, description="The bi-encoder that retrieves (type bi-encoder or onnx); null = the ranker under audit."
+    )
+    index: Literal["flat", "hnsw"] = Field(
+        "flat", description="flat: exact inner product (faiss IndexFlatIP); hnsw: approximate (its recall against exact is reported)."
+    )
+    hnsw_m: int = Field(32, gt=1, description="HNSW graph degree.")
+    ef_search: int = Field(128, gt=0, description="HNSW search breadth.")
+    cache_dir: str | None = Field(
+        None, description="Embedding cache folder (keyed by model fingerprint and corpus hash); null = <output>/artifacts/dense."
+    )
+    fusion_k: int = Field(60, gt=0, description="Reciprocal rank fusion constant (source: hybrid).")
+
+
 class CandidatesConfig(_Strict):
     """The first stage whose list the neural ranker re-ranks."""
 
-    source: Literal["bm25", "run"] = Field("bm25", description="bm25 top-depth, or a TREC run file.")
+    source: Literal["bm25", "run", "dense", "hybrid"] = Field(
+        "bm25", description="bm25 top-depth, a TREC run file, dense (bi-encoder over the whole corpus) or hybrid (BM25 + dense, RRF)."
+    )
     depth: int = Field(100, gt=0, description="Candidates re-ranked per query.")
     run: str | None = Field(None, description="TREC run file (source: run).")
     bm25: BM25Params = Field(default_factory=BM25Params)
+    dense: DenseConfig = Field(default_factory=DenseConfig)
 
     @model_validator(mode="after")
     def _check_run(self) -> CandidatesConfig:
@@ -250,6 +271,7 @@ class OutputConfig(_Strict):
 
     dir: str = Field("reports/{name}", description="Output folder; {name} is the audit name. Relative to the working directory.")
     html: bool = Field(True, description="Render report.html next to results.json.")
+    runs: bool = Field(False, description="Write every ranked list as a TREC run file: runs/<dataset>/<variation>/<system>.trec.")
 
 
 class AuditConfig(_Strict):
