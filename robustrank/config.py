@@ -26,6 +26,7 @@ from pydantic import (
 from robustrank.config_attacks import AttackSpec, T4Config
 from robustrank.config_certify import CertifyConfig
 from robustrank.config_gate import GateConfig
+from robustrank.config_poisoning import PoisoningConfig
 from robustrank.errors import ConfigError
 from robustrank.executors import ExecutorConfig
 from robustrank.schema_base import StrictModel
@@ -256,6 +257,14 @@ class T3Config(_Strict):
     confidence: float = Field(0.95, gt=0, lt=1)
 
 
+class StagesConfig(_Strict):
+    """Pipeline audit: per T2 variation, what the first stage loses (recall) and what the re-ranked list loses."""
+
+    enabled: bool = Field(False, description="Run the task (meaningful with a dense, hybrid or run first stage).")
+    bootstrap_samples: int = Field(1000, gt=0)
+    confidence: float = Field(0.95, gt=0, lt=1)
+
+
 class TasksConfig(_Strict):
     """Which robustness tasks run, with their options."""
 
@@ -264,6 +273,8 @@ class TasksConfig(_Strict):
     t3: T3Config = Field(default_factory=T3Config)
     t4: T4Config = Field(default_factory=T4Config)
     certify: CertifyConfig = Field(default_factory=CertifyConfig)
+    stages: StagesConfig = Field(default_factory=StagesConfig)
+    poisoning: PoisoningConfig = Field(default_factory=PoisoningConfig)
 
 
 class OutputConfig(_Strict):

@@ -154,13 +154,19 @@ class AuditContext:
         """Candidates for ``queries`` from the configured first stage: BM25's run, or dense / hybrid."""
         if self.config.candidates.source not in ("dense", "hybrid"):
             return bm25_run
+        self.dense_retriever(coll)
+        with self.timed(f"dense_retrieve:{coll.name}"):
+            return self._first_stage.candidates(coll, queries, bm25_run)
+
+    def dense_retriever(self, coll: Collection):
+        """The dense retriever over ``coll`` (``candidates.dense.ranker`` or the ranker under audit; encoded once)."""
         if self._first_stage is None:
             from robustrank.retrieval.stage import FirstStage
 
             with self.timed("build_first_stage"):
                 self._first_stage = FirstStage.from_context(self)
-        with self.timed(f"dense_retrieve:{coll.name}"):
-            return self._first_stage.candidates(coll, queries, bm25_run)
+        with self.timed(f"dense_index:{coll.name}"):
+            return self._first_stage.retriever(coll)
 
     def first_stage_info(self) -> dict[str, Any] | None:
         """Dense/hybrid first stage: index, cache use, approximate recall per collection (None for BM25/run)."""
