@@ -77,6 +77,16 @@ def config_fingerprint(config: AuditConfig) -> str:
     return hashlib.sha256(json.dumps([__version__, data], sort_keys=True).encode()).hexdigest()
 
 
+def _resume_fingerprint(config: AuditConfig, ranker: Ranker) -> str:
+    """The config fingerprint, extended by the ranker's own fingerprint when it has one (e.g. a callable's source file)."""
+    import hashlib
+
+    base = config_fingerprint(config)
+    if config.ranker.type != "callable" or not isinstance(ranker, SupportsFingerprint):
+        return base
+    return hashlib.sha256(f"{base}:{sorted(ranker.fingerprint().items())}".encode()).hexdigest()
+
+
 def run_audit(
     config: AuditConfig,
     *,
@@ -107,8 +117,8 @@ def run_audit(
     t0 = time.perf_counter()
     out = Path(out_dir) if out_dir else config.output_dir()
     out.mkdir(parents=True, exist_ok=True)
-    checkpoint = Checkpoint(out / "checkpoint.jsonl", config_fingerprint(config), resume=resume)
     ranker = CachedRanker(build_ranker(config.ranker, config), config.ranker.cache_size)
+    checkpoint = Checkpoint(out / "checkpoint.jsonl", _resume_fingerprint(config, ranker.inner), resume=resume)
     ctx = AuditContext(config, ranker, progress=progress, checkpoint=checkpoint, artifacts=out / "artifacts")
     ctx.timings["build_ranker"] = time.perf_counter() - t0
 
