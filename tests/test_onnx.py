@@ -135,3 +135,41 @@ def test_int8_onnx_minilm_matches_pytorch_minilm_on_demo_queries():
     assert len(qids) == 93
     assert abs(ndcg["onnx"] - ndcg["torch"]) <= 0.01, ndcg
     assert ndcg["torch"] > 0.4
+
+
+def test_attacks_run_against_an_onnx_ranker_and_prada_uses_its_surrogate(onnx_models, tmp_path, tiny_dataset, tiny_bi_encoder, tiny_cross_encoder):
+    from conftest import write_config
+
+    from robustrank.audit import run_audit
+    from robustrank.config import load_config
+
+    cfg = load_config(write_config(tmp_path / "onnx-t4.yaml", f"""
+name: onnx-t4
+seed: 7
+ranker: {{type: onnx, model: {onnx_models['bi']}, batch_size: 4}}
+candidates: {{depth: 10}}
+datasets: {{in_domain: {{path: {tiny_dataset}}}}}
+tasks:
+  t1: {{enabled: false}}
+  t2: {{enabled: false}}
+  t3: {{enabled: false}}
+  certify: {{enabled: false}}
+  t4:
+    enabled: true
+    targets: {{rank_ranges: [[3, 10]], per_query: 1, queries: 2}}
+    budget: {{max_words: 2, max_victim_queries: 6}}
+    similarity_model: {tiny_bi_encoder}
+    fluency: {{order: 2}}
+    attacks:
+      - name: prada_wu_2023
+        options: {{surrogate_init: {tiny_cross_encoder}, max_steps: 1, batch_size: 4, positive_depth: 1, negative_from: 2, surrogate_queries: 2, pairs_per_query: 2, loss_docs: 3}}
+      - name: random_substitution
+output: {{dir: {tmp_path / 'out'}, html: false}}
+"""))
+    results, _ = run_audit(cfg, progress=False)
+    t4 = results["tasks"]["t4"]
+    assert t4["status"] == "ok", t4
+    for key in ("prada_wu_2023", "random_substitution"):
+        assert t4["result"]["attacks"][key]["systems"]["neural"]["status"] == "ok"
+    assert t4["result"]["attacks"]["prada_wu_2023"]["prepare"]["neural"]["surrogate"]["white_box"] is False
+    assert "exposes no gradients" in results["ranker"]["gradients"]

@@ -8,7 +8,7 @@ import pytest
 from conftest import write_config
 
 
-def _config(tmp_path, tiny_dataset, ranker: str, extra: str) -> object:
+def _config(tmp_path, tiny_dataset, ranker: str, extra: str, dense: str = "{}") -> object:
     from robustrank.config import load_config
 
     return load_config(write_config(tmp_path / "audit.yaml", f"""
@@ -16,7 +16,7 @@ name: tiny-stages
 seed: 5
 measures: [nDCG@10, R@6]
 ranker: {ranker}
-candidates: {{source: dense, depth: 6}}
+candidates: {{source: dense, depth: 6, dense: {dense}}}
 datasets:
   in_domain: {{path: {tiny_dataset}}}
 tasks:
@@ -33,11 +33,9 @@ output: {{dir: {tmp_path / 'out'}, html: false}}
 def test_stages_split_the_loss_of_a_cross_encoder_over_dense_candidates(tmp_path, tiny_dataset, tiny_cross_encoder, tiny_bi_encoder):
     from robustrank.audit import run_audit
 
-    ranker = f"""{{type: cross-encoder, model: {tiny_cross_encoder}, batch_size: 8, device: cpu}}
-candidates_unused: 0"""
-    cfg = _config(tmp_path, tiny_dataset, ranker.split("\n")[0], f"""  stages: {{enabled: true, bootstrap_samples: 100}}""")
-    cfg = cfg.model_copy(update={"candidates": cfg.candidates.model_copy(update={"dense": cfg.candidates.dense.model_copy(update={
-        "ranker": cfg.ranker.model_copy(update={"type": "bi-encoder", "model": str(tiny_bi_encoder)})})})})
+    ranker = f"{{type: cross-encoder, model: {tiny_cross_encoder}, batch_size: 8, device: cpu}}"
+    cfg = _config(tmp_path, tiny_dataset, ranker, "  stages: {enabled: true, bootstrap_samples: 100}",
+                  dense=f"{{ranker: {{type: bi-encoder, model: {tiny_bi_encoder}, device: cpu}}}}")
     results, _ = run_audit(cfg, progress=False)
     st = results["tasks"]["stages"]
     assert st["status"] == "ok", st
@@ -103,6 +101,10 @@ def test_poisoning_task_measures_heldout_queries_with_intervals(tmp_path, tiny_d
     d = r["heldout"]["dense"]
     assert d["n1.top1"]["mean_count"] <= d["n2.top1"]["mean_count"] <= d["n2.top3"]["mean_count"]
     assert results["metrics"]["poisoning.dense.n2.top3.share"] == cell["share"]
+    from robustrank.report import render_report
+
+    html = render_report(results, tmp_path / "report.html").read_text()
+    assert "2 passages injected: held-out queries with one in the top 3" in html
 
 
 def test_clopper_pearson_interval():

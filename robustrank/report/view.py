@@ -77,6 +77,21 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     if cert:
         for k, v in cert.get("crq", {}).items():
             rows.append(_row("certify", f"CRQ@{k}", v, None, None, None, None, f"alpha={cert.get('alpha')}, n={cert.get('n_queries')}"))
+    stages = task_result(results, "stages")
+    if stages:
+        for key, v in stages.get("variations", {}).items():
+            rec, rer = v["first_stage_recall"], v["reranker_on_fixed_candidates"]
+            rows.append(_row("stages", f"{key}: first-stage {stages.get('recall_measure')} drop", rec.get("drop"), _pair(rec.get("drop_ci_low"), rec.get("drop_ci_high")),
+                             None, None, (f"re-ranker {stages.get('measure')} drop on fixed candidates", rer.get("drop"), _pair(rer.get("drop_ci_low"), rer.get("drop_ci_high"))),
+                             f"end-to-end drop {v['end_to_end'].get('drop'):.4f}" if v["end_to_end"].get("drop") is not None else ""))
+    poison = task_result(results, "poisoning")
+    if poison:
+        for cell, d in poison.get("heldout", {}).get("dense", {}).items():
+            b = poison["heldout"].get("bm25", {}).get(cell, {})
+            n, k = cell.split(".")
+            rows.append(_row("poisoning", f"{n[1:]} passages injected: held-out queries with one in the {k.replace('top', 'top ')}", d.get("share"), _pair(*d.get("share_ci", (None, None))),
+                             b.get("share"), _pair(*b.get("share_ci", (None, None))), ("mean number there (dense)", d.get("mean_count"), _pair(*d.get("mean_count_ci", (None, None)))),
+                             f"n={d.get('n_queries')} held-out queries, {poison.get('method')}"))
     return rows
 
 
@@ -134,6 +149,9 @@ def sample_sizes(results: dict[str, Any]) -> list[dict[str, Any]]:
     if t3:
         for name, d in t3.get("domains", {}).items():
             rows.append({"task": "t3", "what": f"judged queries of {name}", "n": d.get("n_queries") if d.get("status") == "ok" else f"error: {d.get('error')}"})
+    poison = task_result(results, "poisoning")
+    if poison:
+        rows.append({"task": "poisoning", "what": f"held-out queries of {poison.get('dataset')} ({poison.get('n_attack_queries')} others given to the attacker)", "n": poison.get("n_heldout_queries")})
     t4 = task_result(results, "t4")
     if t4:
         tp = t4.get("target_protocol", {})
