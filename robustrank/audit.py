@@ -25,6 +25,7 @@ from robustrank.rankers.build import build_ranker
 from robustrank.rankers.cache import CachedRanker
 from robustrank.report import render_compliance, render_report
 from robustrank.results import SCHEMA_VERSION, check_task_result, environment, write_json_atomic
+from robustrank.runfiles import export_runs
 
 __all__ = ["config_fingerprint", "run_audit"]
 
@@ -185,6 +186,11 @@ def _run_tasks(config, out, ctx, ranker, checkpoint, model_fp, started, t0, rend
         "metrics": metrics,
         "tasks": tasks,
     }
+    first_stage = ctx.first_stage_info()
+    if first_stage is not None:
+        results["first_stage"] = first_stage
+    if config.output.runs:
+        results["runs"] = export_runs(ctx.recorded_runs, out, name=config.name)
     checkpoint.close()
     try:
         path = write_json_atomic(out / "results.json", results)

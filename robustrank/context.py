@@ -61,6 +61,9 @@ class AuditContext:
         self._bm25: dict[str, Any] = {}
         self._runs: dict[str, dict[str, Any]] = {}
         self._lexicon: Any = None
+        self._first_stage: Any = None
+        self.recorded_runs: dict[tuple[str, str, str], Any] = {}
+        """Ranked lists by (dataset, variation, system), written as TREC runs with ``output.runs``."""
         self.task_results: dict[str, dict[str, Any]] = {}
         """Results of the tasks finished so far in this audit, by task key (e.g. ``t4``)."""
 
@@ -140,11 +143,43 @@ class AuditContext:
                     full = read_trec_run(self.config.resolve(cfg.run))
                     candidates = {q: [(s.doc_id, s.score) for s in full.get(q, [])[: cfg.depth]] for q in qids}
                 else:
-                    candidates = bm25_run
+                    candidates = self.first_stage(coll, queries, bm25_run)
+            run_only = getattr(getattr(self.ranker, "inner", self.ranker), "run_for", None)
             with self.timed(f"rerank:{coll.name}"):
-                neural = self.rerank(coll.name, queries, candidates, coll.documents, desc=f"rerank {coll.name}")
+                if run_only is not None:  # ranker type run: the system under test is a run file
+                    neural = run_only(coll.name, qids)
+                else:
+                    neural = self.rerank(coll.name, queries, candidates, coll.documents, desc=f"rerank {coll.name}")
             self._runs[coll.name] = {"bm25": bm25_run, "candidates": candidates, "neural": neural, "queries": queries}
+            for system in ("bm25", "candidates", "neural"):
+                self.record_run(coll.name, "original", system, self._runs[coll.name][system])
         return self._runs[coll.name]
+
+    def first_stage(self, coll: Collection, queries: Mapping[str, str], bm25_run) -> dict[str, list[tuple[str, float]]]:
+        """Candidates for ``queries`` from the configured first stage: BM25's run, or dense / hybrid."""
+        if self.config.candidates.source not in ("dense", "hybrid"):
+            return bm25_run
+        self.dense_retriever(coll)
+        with self.timed(f"dense_retrieve:{coll.name}"):
+            return self._first_stage.candidates(coll, queries, bm25_run)
+
+    def dense_retriever(self, coll: Collection):
+        """The dense retriever over ``coll`` (``candidates.dense.ranker`` or the ranker under audit; encoded once)."""
+        if self._first_stage is None:
+            from robustrank.retrieval.stage import FirstStage
+
+            with self.timed("build_first_stage"):
+                self._first_stage = FirstStage.from_context(self)
+        with self.timed(f"dense_index:{coll.name}"):
+            return self._first_stage.retriever(coll)
+
+    def first_stage_info(self) -> dict[str, Any] | None:
+        """Dense/hybrid first stage: index, cache use, approximate recall per collection (None for BM25/run)."""
+        return self._first_stage.describe() if self._first_stage is not None else None
+
+    def record_run(self, dataset: str, variation: str, system: str, run) -> None:
+        """Keep a ranked list for export as a TREC run (``output.runs``)."""
+        self.recorded_runs[(dataset, variation, system)] = run
 
     def rerank(
         self,

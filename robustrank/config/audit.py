@@ -24,6 +24,7 @@ class OutputConfig(StrictModel):
 
     dir: str = Field("reports/{name}", description="Output folder; {name} is the audit name. A relative path resolves against the config file's folder.")
     html: bool = Field(True, description="Render report.html next to results.json.")
+    runs: bool = Field(False, description="Write every ranked list as a TREC run file: runs/<dataset>/<variation>/<system>.trec.")
 
 
 class AuditConfig(StrictModel):

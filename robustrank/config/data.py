@@ -7,9 +7,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from robustrank.config.ranker import RankerConfig
 from robustrank.schema_base import StrictModel
 
-__all__ = ["BM25Params", "CandidatesConfig", "DatasetConfig", "DatasetsConfig"]
+__all__ = ["BM25Params", "CandidatesConfig", "DatasetConfig", "DatasetsConfig", "DenseConfig"]
 
 
 class BM25Params(StrictModel):
@@ -21,13 +22,33 @@ class BM25Params(StrictModel):
     stopwords: bool = Field(True, description="Remove the bundled stopwords.")
 
 
+class DenseConfig(StrictModel):
+    """Dense first stage (candidates.source: dense | hybrid): a bi-encoder searching the whole corpus."""
+
+    ranker: RankerConfig | None = Field(
+        None, description="The bi-encoder that retrieves (type bi-encoder or onnx); null = the ranker under audit."
+    )
+    index: Literal["flat", "hnsw"] = Field(
+        "flat", description="flat: exact inner product (faiss IndexFlatIP); hnsw: approximate (its recall against exact is reported)."
+    )
+    hnsw_m: int = Field(32, gt=1, description="HNSW graph degree.")
+    ef_search: int = Field(128, gt=0, description="HNSW search breadth.")
+    cache_dir: str | None = Field(
+        None, description="Embedding cache folder (keyed by model fingerprint and corpus hash); null = <output>/artifacts/dense."
+    )
+    fusion_k: int = Field(60, gt=0, description="Reciprocal rank fusion constant (source: hybrid).")
+
+
 class CandidatesConfig(StrictModel):
     """The first stage whose list the neural ranker re-ranks."""
 
-    source: Literal["bm25", "run"] = Field("bm25", description="bm25 top-depth, or a TREC run file.")
+    source: Literal["bm25", "run", "dense", "hybrid"] = Field(
+        "bm25", description="bm25 top-depth, a TREC run file, dense (bi-encoder over the whole corpus) or hybrid (BM25 + dense, RRF)."
+    )
     depth: int = Field(100, gt=0, description="Candidates re-ranked per query.")
     run: str | None = Field(None, description="TREC run file (source: run).")
     bm25: BM25Params = Field(default_factory=BM25Params)
+    dense: DenseConfig = Field(default_factory=DenseConfig)
 
     @model_validator(mode="after")
     def _check_run(self) -> CandidatesConfig:

@@ -24,7 +24,7 @@ class RankerConfig(StrictModel):
     type: str = Field(
         "bi-encoder",
         description="Ranker plugin name (entry point group robustrank.rankers): bi-encoder, "
-        "cross-encoder, bm25, callable, or a third-party ranker.",
+        "cross-encoder, onnx, bm25, callable, http, run (TREC run files as the system under test), or a third-party ranker.",
     )
     model: str | None = Field(
         None,
@@ -73,7 +73,7 @@ class RankerConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check_type_fields(self) -> RankerConfig:
-        if self.type in ("bi-encoder", "cross-encoder") and not self.model:
+        if self.type in ("bi-encoder", "cross-encoder", "onnx") and not self.model:
             raise ValueError(f"ranker type {self.type!r} needs 'model' (a local folder or hub id)")
         if self.type == "callable" and not self.callable:
             raise ValueError("ranker type 'callable' needs 'callable: module:attr'")

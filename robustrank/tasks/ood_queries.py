@@ -121,8 +121,10 @@ class QueryVariationTask:
             variants = generate_variants(queries, variation, ctx.seed)
             texts = {q: variants[q].text for q in qids}
             bm25_run = first_stage_bm25(ctx.bm25(coll), texts, ctx.config.candidates.depth)
-            candidates = bm25_run if opt.rerank_candidates == "variant" else base["candidates"]
+            candidates = ctx.first_stage(coll, texts, bm25_run) if opt.rerank_candidates == "variant" else base["candidates"]
             neural_run = ctx.rerank(f"t2/{key}/{opt.rerank_candidates}/{coll.name}", texts, candidates, coll.documents, desc=f"t2 {key}")
+            for system, run in (("bm25", bm25_run), ("candidates", candidates), ("neural", neural_run)):
+                ctx.record_run(coll.name, key, system, run)
             perturbed = {"neural": ctx.evaluate(neural_run, coll, qids), "bm25": ctx.evaluate(bm25_run, coll, qids)}
             measures: dict[str, Any] = {}
             for m in ctx.config.measures:
