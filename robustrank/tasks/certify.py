@@ -32,8 +32,18 @@ from typing import Any
 import numpy as np
 
 from robustrank.certify import CertifySettings, Smoother, SynonymSets, certify_query
-from robustrank.certify.scoremap import mapped_scorer, resolve_score_map
+from robustrank.certify.scoremap import ScoreMap, fit_calibrated_map, mapped_scorer, resolve_score_map
+from robustrank.certify.verdict import (
+    VERDICTS,
+    check_threat_model,
+    combine_verdicts,
+    enters_top_k,
+    smoothed_bounds_for_text,
+    t4_counterexamples,
+    verdict_metrics,
+)
 from robustrank.config_certify import CertifyConfig, DefenseSpec
+from robustrank.stats import clopper_pearson
 
 __all__ = ["CertifyTask"]
 
@@ -42,13 +52,16 @@ log = logging.getLogger(__name__)
 DEVIATIONS = [
     "queries and candidates: a seeded sample of queries and the top-N of the undefended ranker (paper: all test queries, top-100)",
     "substitution space: robustrank's WordNet+GloVe lexicon instead of counter-fitted GloVe neighbours",
-    "large components (> max_set_size words): nearest words by synonym-graph path length (edge cost 1 - similarity), not by PCA-processed embedding cosine",
+    "perturbation sets: max_set_size auto (default) makes every connected component of the synonym graph one set, so every TV term is 0 (reference: cap 100, larger components cut by embedding distance); with a numeric cap, large components are cut by graph path length (edge cost 1 - similarity), not by PCA-processed embedding cosine",
     "TV term: 1 - |S(w) ∩ S(w')| / max(|S(w)|, |S(w')|) (the reference divides by |S(w)|, understating TV when |S(w')| > |S(w)|)",
-    "Monte Carlo error always on: simultaneous two-sided bounds at level alpha, alpha split evenly over the sampled documents (reference: off by default, Hoeffding on two estimates)",
+    "score map: calibrated clipped affine map fitted on held-out queries' unsmoothed candidate scores (reference: sigmoid of the cross-encoder logit)",
+    "Monte Carlo error always on: simultaneous two-sided bounds at level alpha per query, alpha split over the sampled documents weighted by unsmoothed rank (reference: off by default, Hoeffding on two estimates)",
+    "bound: betting confidence sequences (Waudby-Smith & Ramdas 2023), anytime-valid (reference: Hoeffding at fixed n)",
     "certification condition per document: min_topK L - max_rest (U + o_d) > 0 (implied by the reference's g_K - g_K+1 - max o_d - mc > 0)",
-    "adaptive sequential sampling with a union bound over a geometric grid of sample sizes (reference: fixed n)",
-    "documents with at most enumerate_limit distinct copies are scored exactly",
+    "adaptive top-K identification sampling (LUCB-style) up to n_max copies (reference: fixed n = 1000-2000 per document)",
+    "documents whose smoothing support is at most the sample budget are scored exactly by enumeration (no error level)",
     "the candidate set is held fixed (as in the reference): the certificate covers promotions among the N candidates",
+    "verdict per (query, K) joined with t4's in-threat-model substitution attacks, verified on the smoothed ranker (not in the paper)",
 ]
 
 
@@ -88,8 +101,9 @@ class CertifyTask:
         opt = self.options
         coll = ctx.in_domain
         runs = ctx.runs(coll)
-        qids = self._sample_queries(ctx, ctx.query_ids(coll))
-        score_map = resolve_score_map(opt.score_map, ctx.ranker)
+        all_qids = ctx.query_ids(coll)
+        qids = self._sample_queries(ctx, all_qids)
+        score_map = self._score_map(ctx, runs, all_qids, qids)
         scorer = mapped_scorer(ctx.ranker, score_map)
         t0 = time.perf_counter()
         sets = SynonymSets(ctx.lexicon, min_similarity=opt.min_similarity, max_set_size=opt.max_set_size)
@@ -97,16 +111,19 @@ class CertifyTask:
         settings = CertifySettings(
             alpha=opt.alpha, k_values=tuple(opt.k_values), procedure=opt.procedure, n_fixed=opt.n_fixed,
             n_min=opt.n_min, ratio=opt.growth, n_max=opt.n_max, bound=opt.bound,
-            enumerate_limit=opt.enumerate_limit, score_batch=opt.score_batch, futility=opt.futility,
+            enumerate_limit=None if opt.enumerate_limit == "auto" else opt.enumerate_limit, score_batch=opt.score_batch,
+            futility=opt.futility, alpha_scheme=opt.alpha_scheme, per_round=opt.per_round,
         )
         records = []
         for qid in tqdm(qids, desc="certify", unit="q", disable=not ctx.progress, leave=False):
             records.append(ctx.unit("certify", qid, lambda qid=qid: self._certify_one(ctx, coll, runs, qid, scorer, smoother, settings)))
         keys = [str(k) for k in opt.k_values]
         crq = {k: float(np.mean([r["certified"][k] for r in records])) if records else 0.0 for k in keys}
+        n_cert = {k: int(sum(r["certified"][k] for r in records)) for k in keys}
         forwards = [int(r["forwards"]) for r in records]
         failures = {k: dict(Counter(r["failed"][k] for r in records if k in r["failed"])) for k in keys}
         o_all = [d["o_d"] for r in records for d in r["documents"]]
+        verdict = self._verdicts(ctx, records, sets, smoother, scorer, settings)
         result: dict[str, Any] = {
             "dataset": coll.name,
             "alpha": opt.alpha,
@@ -114,21 +131,28 @@ class CertifyTask:
             "k_values": list(opt.k_values),
             "n_queries": len(records),
             "candidates_per_query": opt.candidates,
-            "score_map": {"cosine_affine": "(s + 1) / 2 of the cosine", "sigmoid": "sigmoid of the score (logit)", "identity": "score as is (in [0, 1])"}[score_map]
-            + f" [{score_map}]",
+            "score_map": score_map.describe(),
+            "score_map_fit": score_map.to_json(),
             "synonym_sets": sets.info,
             "bound": self._bound_text(settings, opt),
             "sampling": {
                 "n_fixed": opt.n_fixed if opt.procedure == "fixed" else None,
-                "grid": list(settings.grid.sizes) if opt.procedure == "adaptive" else None,
-                "enumerate_limit": opt.enumerate_limit,
+                "n_min": opt.n_min if opt.procedure == "adaptive" else None,
+                "n_max": opt.n_max if opt.procedure == "adaptive" else None,
+                "growth": opt.growth if opt.procedure == "adaptive" else None,
+                "grid": list(settings.grid.sizes) if opt.procedure == "adaptive" and opt.bound != "betting" else None,
+                "enumerate_limit": settings.enumeration_limit,
+                "alpha_scheme": opt.alpha_scheme,
                 "futility": opt.futility if opt.procedure == "adaptive" else None,
             },
             "crq": crq,
+            "crq_interval": {k: list(clopper_pearson(n_cert[k], len(records))) if records else None for k in keys},
             "forwards_per_query": {"mean": float(np.mean(forwards)) if forwards else 0.0, "total": int(sum(forwards))},
             "failures": failures,
             "o_d": {"mean": float(np.mean(o_all)) if o_all else None, "median": float(np.median(o_all)) if o_all else None,
                     "share_zero": float(np.mean(np.asarray(o_all) == 0.0)) if o_all else None},
+            "exact_share": float(np.mean([d["exact"] for r in records for d in r["documents"]])) if o_all else None,
+            "verdict": verdict,
             "seconds": round(time.perf_counter() - t0, 3),
             "deviations": DEVIATIONS,
             "queries": records,
@@ -136,6 +160,7 @@ class CertifyTask:
         result["defenses"] = {spec.name: self._defense(ctx, coll, runs, qids, spec) for spec in opt.defenses}
         metrics: dict[str, float] = {f"crq@{k}": v for k, v in crq.items()}
         metrics["forwards_per_query"] = result["forwards_per_query"]["mean"]
+        metrics.update(verdict["counts"])
         for name, rec in result["defenses"].items():
             for m, v in rec.get("effectiveness", {}).items():
                 metrics[f"{name}.{m}.diff"] = v["diff"]
@@ -149,12 +174,113 @@ class CertifyTask:
 
     @staticmethod
     def _bound_text(settings: CertifySettings, opt: CertifyConfig) -> str:
-        kind = {"empirical_bernstein": "empirical Bernstein (Maurer & Pontil 2009, Thm 4)", "hoeffding": "Hoeffding",
+        kind = {"betting": "betting confidence sequence (Waudby-Smith & Ramdas 2023; hedged capital, predictable plug-in bets, "
+                "two one-sided processes at delta/2 each, running intersection)",
+                "empirical_bernstein": "empirical Bernstein (Maurer & Pontil 2009, Thm 4)", "hoeffding": "Hoeffding",
                 "both": "min of Hoeffding and empirical Bernstein (each at half the level)"}[opt.bound]
+        split = f"alpha split over the sampled documents ({opt.alpha_scheme} weights), exact documents none"
         if opt.procedure == "fixed":
-            return f"{kind}, two-sided, alpha / m per document (m sampled candidates), one look at n = {opt.n_fixed}"
-        return (f"{kind}, two-sided, alpha / (m J) per document and look: union bound over the J = {len(settings.grid.sizes)} "
+            return f"{kind}, two-sided, {split}, one look at n = {opt.n_fixed}"
+        if opt.bound == "betting":
+            return f"{kind}, {split}; anytime-valid, so every look is free; adaptive top-K identification sampling up to n = {opt.n_max}"
+        return (f"{kind}, two-sided, {split}, each divided over the J = {len(settings.grid.sizes)} "
                 f"grid sizes {list(settings.grid.sizes)} (valid under optional stopping), intervals intersected across looks")
+
+    def _score_map(self, ctx, runs, all_qids: list[str], certified: list[str]) -> ScoreMap:
+        """The score map; ``calibrated`` is fitted on held-out queries' unsmoothed candidate scores.
+
+        The held-out queries are judged queries outside the certified sample, chosen by the seed
+        (``ctx.rng("certify", "calibration")``); only their top-N unsmoothed scores are used, so
+        the map does not depend on any certified query or its candidates.
+        """
+        opt = self.options
+        if opt.score_map != "calibrated":
+            return ScoreMap(resolve_score_map(opt.score_map, ctx.ranker))
+        chosen = set(certified)
+        pool = [q for q in all_qids if q not in chosen]
+        if not pool:
+            raise ValueError("certify: score_map calibrated needs judged queries outside the certified sample")
+        n = min(opt.calibration_queries, len(pool))
+        pick = sorted(ctx.rng("certify", "calibration").choice(len(pool), size=n, replace=False).tolist())
+        held_out = [pool[i] for i in pick]
+        scores = [s for q in held_out for _, s in runs["neural"].get(q, [])[: opt.candidates]]
+        return fit_calibrated_map(scores, fitted_on={"query_ids": held_out, "queries": len(held_out), "top_n": opt.candidates,
+                                                     "source": "unsmoothed scores of the held-out queries' top-N candidates"})
+
+    def _verdicts(self, ctx, records, sets, smoother, scorer, settings: CertifySettings) -> dict[str, Any]:
+        """Join the certificates with t4's adversarial documents: a verdict per (query, K)."""
+        opt = self.options
+        t4 = ctx.task_results.get("t4")
+        by_query = {r["query_id"]: r for r in records}
+        keys = [str(k) for k in opt.k_values]
+        checked: list[dict[str, Any]] = []
+        broken: dict[str, dict[str, bool]] = {q: {} for q in by_query}
+        candidates: dict[str, list[tuple[str, str, dict[str, Any], Any]]] = {}
+        for key, attack, rec in t4_counterexamples(t4):
+            entry = {"attack_key": key, "attack": attack, "query_id": rec.get("query_id"), "doc_id": rec.get("doc_id"),
+                     "t4_original_rank": rec.get("original_rank"), "t4_new_rank": rec.get("new_rank")}
+            q = by_query.get(rec.get("query_id"))
+            if q is None:
+                entry["outcome"] = "query_not_certified"
+            elif rec.get("doc_id") not in q["doc_ids"]:
+                entry["outcome"] = "outside_candidates"
+            elif not rec.get("adversarial_text") or not rec.get("original_text"):
+                entry["outcome"] = "no_text"
+            else:
+                check = check_threat_model(rec["original_text"], rec["adversarial_text"], sets, rec.get("word_limit"))
+                entry["substitutions"] = [list(p) for p in check.substitutions]
+                if not check.inside:
+                    entry["outcome"] = f"outside_threat_model:{check.reason}"
+                else:
+                    entry["outcome"] = "inside_threat_model"
+                    candidates.setdefault(q["query_id"], []).append((key, rec["adversarial_text"], entry, q))
+            checked.append(entry)
+        for qid, items in candidates.items():
+            delta = opt.alpha / len(items)
+            for key, adv, entry, q in items:
+                idx = q["doc_ids"].index(entry["doc_id"])
+                docs = q["documents"]
+                smoothed = np.array([d["smoothed"] for d in docs])
+                rank = int(np.argsort(-smoothed, kind="stable").tolist().index(idx)) + 1
+                others = [d["high"] for j, d in enumerate(docs) if j != idx]
+                thresholds = {k: float(np.sort(others)[::-1][int(k) - 1]) for k in keys if rank > int(k) and int(k) <= len(others)}
+                if not thresholds:
+                    entry["outcome"] = "already_in_top_k"
+                    continue
+                query_text = ctx.runs(ctx.in_domain)["queries"][qid]
+                prepared = smoother.prepare(adv)
+                rng = ctx.rng("certify", "verdict", key, qid, entry["doc_id"])
+                exact = smoother.enumerate(prepared, settings.enumeration_limit)
+                exact_scores = np.asarray(scorer([(query_text, c) for c in exact])) if exact is not None else None
+                bounds = smoothed_bounds_for_text(
+                    lambda n: np.asarray(scorer([(query_text, c) for c in smoother.sample(prepared, n, rng)])),
+                    exact_scores, delta, thresholds, settings.n_min, settings.n_max, settings.ratio,
+                )
+                entry["smoothed_adversarial"] = {**bounds, "delta": delta, "thresholds": thresholds}
+                entry["smoothed_rank_of_original"] = rank
+                entry["enters_top_k"] = {k: bool(bounds["low"] > t) for k, t in thresholds.items()}
+                for k, hit in entry["enters_top_k"].items():
+                    if hit:
+                        broken[qid][k] = True
+        per_query = {}
+        for qid, r in by_query.items():
+            per_query[qid] = combine_verdicts(r["certified"], broken[qid])
+            r["verdict"] = per_query[qid]
+        counts = verdict_metrics(list(per_query.values()), opt.k_values)
+        alarms = [(q, k) for q, v in per_query.items() for k, x in v.items() if x == "soundness_alarm"]
+        for q, k in alarms:
+            log.error("certify: SOUNDNESS ALARM - query %s is certified at K=%s but t4 found an in-threat-model "
+                      "counterexample that enters the smoothed top %s", q, k, k)
+        return {
+            "source": "t4" if t4 else "none (t4 did not run: no counterexamples were searched)",
+            "counts": counts,
+            "soundness_alarms": [{"query_id": q, "k": int(k)} for q, k in alarms],
+            "t4_records": checked,
+            "definition": "certified: the certificate holds; broken: a t4 adversarial document inside the threat model (lexicon "
+                          "synonym substitutions of the certificate's graph, within t4's word budget) enters the smoothed top K "
+                          "(its lower confidence bound exceeds the K-th highest upper bound of the other candidates); "
+                          "inconclusive: neither; soundness_alarm: both",
+        }
 
     def _certify_one(self, ctx, coll, runs, qid, scorer, smoother, settings) -> dict[str, Any]:
         t0 = time.perf_counter()
