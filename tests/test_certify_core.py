@@ -204,3 +204,47 @@ def test_checkpoint_grid():
     assert g.next_size(0) == 32 and g.next_size(64) == 128 and g.next_size(1000) is None
     with pytest.raises(ValueError):
         CheckpointGrid(1, 2.0, 10)
+
+
+# -- procedures on a synthetic scorer -------------------------------------------------------------
+
+class SyntheticScorer:
+    """Per-sample scores p_i + U(-w, w) for document ``[i] ...``; the true smoothed score is p_i."""
+
+    def __init__(self, p, width, seed):
+        self.p, self.width = np.asarray(p), width
+        self.rng = np.random.default_rng(seed)
+        self.calls = 0
+
+    def __call__(self, pairs):
+        idx = np.array([int(t[1 : t.index("]")]) for _, t in pairs])
+        self.calls += len(pairs)
+        return np.clip(self.p[idx] + self.rng.uniform(-self.width, self.width, len(idx)), 0, 1)
+
+
+def test_certifies_robust_query_and_adaptive_saves_forwards(sets):
+    texts = ["[0] alpha", "[1] beta", "[2] gamma", "[3] alpha", "[4] beta", "[5] gamma"]
+    p = [0.9, 0.7, 0.7, 0.3, 0.2, 0.1]  # K=2 is a true tie: not certifiable
+    sm = Smoother(sets)
+    out = {}
+    for procedure in ("fixed", "adaptive"):
+        settings = CertifySettings(alpha=0.05, k_values=(1, 2, 3), procedure=procedure, n_fixed=1000, n_min=16, n_max=2048, enumerate_limit=1)
+        scorer = SyntheticScorer(p, 0.05, seed=1)
+        cert = certify_query("q", texts, scorer, sm, settings, [np.random.default_rng(i) for i in range(6)])
+        assert cert.forwards == scorer.calls == sum(cert.samples)
+        out[procedure] = cert
+    assert [d.certified for d in out["fixed"].decisions] == [True, False, True]
+    assert [d.certified for d in out["adaptive"].decisions] == [True, False, True]
+    # the tie at K=2 keeps its binding pair sampled until the (optimistic) futility rule gives up
+    assert out["adaptive"].forwards * 2 <= out["fixed"].forwards
+    rec = out["adaptive"].to_json()
+    assert rec["certified"] == {"1": True, "2": False, "3": True} and rec["failed"]["2"] in ("monte_carlo", "margin")
+    assert sum(rec["documents"][i]["delta"] for i in range(6)) == pytest.approx(0.05, rel=1e-4)
+
+
+def test_exact_documents_need_no_sampling(sets):
+    texts = ["[0] the", "[1] none", "[2] alpha"]  # 1, 1 and 3 distinct copies
+    cert = certify_query("q", texts, SyntheticScorer([0.9, 0.5, 0.1], 0.0, 0), Smoother(sets),
+                         CertifySettings(k_values=(1, 2), enumerate_limit=4), [np.random.default_rng(i) for i in range(3)])
+    assert cert.exact == (True, True, True) and cert.forwards == 5
+    assert all(d.certified for d in cert.decisions)

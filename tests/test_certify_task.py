@@ -65,7 +65,14 @@ def test_certify_task_results_contract(tmp_path, tiny_dataset, tiny_bi_encoder):
     r = task["result"]
     assert r["dataset"] == "tiny" and r["alpha"] == 0.1 and r["procedure"] == "adaptive"
     assert r["k_values"] == [1, 2, 5] and r["n_queries"] == 3 and r["candidates_per_query"] == 6
-    assert "(s + 1) / 2" in r["score_map"]
+    assert "calibrated" in r["score_map"] and r["score_map_fit"]["kind"] == "affine_clip"
+    held_out = set(r["score_map_fit"]["fitted_on"]["query_ids"])
+    assert held_out and not held_out & {q["query_id"] for q in r["queries"]}  # fitted on other queries
+    assert r["verdict"]["source"].startswith("none") and r["verdict"]["soundness_alarms"] == []
+    for k in ("1", "2", "5"):
+        assert results["metrics"][f"certify.verdict.broken@{k}"] == 0.0
+        assert results["metrics"][f"certify.verdict.certified@{k}"] == sum(q["certified"][k] for q in r["queries"])
+        assert r["crq_interval"][k][0] <= r["crq"][k] <= r["crq_interval"][k][1]
     assert r["synonym_sets"]["max_set_size"] == 3 and "bound" in r and r["deviations"]
     assert set(r["crq"]) == {"1", "2", "5"} and all(0.0 <= v <= 1.0 for v in r["crq"].values())
     assert len(r["queries"]) == 3
