@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.robustrank-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/robustrank audit examples/demo.yaml
 
-## Run the whole test suite (tiny random models + the real MiniLM on a vaswani slice)
-test: $(STAMP)
+## Run the linter, then the whole test suite (tiny random models + the real MiniLM on a vaswani slice)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+## House rules: ruff (configured in pyproject.toml)
+lint: $(STAMP)
+	$(BIN)/python -m ruff check .
 
 ## Only the fast tests (no real model)
 test-fast: $(STAMP)

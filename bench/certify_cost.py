@@ -51,16 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from robustrank.certify import CertifySettings, Smoother, SynonymSets, certify_query
-    from robustrank.certify.scoremap import mapped_scorer
+    from robustrank.certify.scoremap import ScoreMap, mapped_scorer
     from robustrank.config import DatasetConfig
-    from robustrank.context import derive_seed
     from robustrank.data import load_dataset
     from robustrank.lexicon import Lexicon
     from robustrank.pipeline import first_stage_bm25
     from robustrank.rankers.bm25 import BM25Ranker
     from robustrank.rankers.hf import BiEncoderRanker
-
-    from robustrank.certify.scoremap import ScoreMap
+    from robustrank.seeds import derive_seed
     from robustrank.stats import clopper_pearson
 
     coll = load_dataset(DatasetConfig(name="vaswani", path=str(REPO / "datasets" / "vaswani")), lambda p: Path(p))

@@ -30,12 +30,12 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-    from robustrank.audit import build_ranker_from_config
     from robustrank.config import DatasetConfig, RankerConfig
+    from robustrank.config.executor import ExecutorConfig, run_rerank_units
     from robustrank.data import load_dataset
-    from robustrank.executors import ExecutorConfig, run_rerank_units
     from robustrank.pipeline import rerank
     from robustrank.rankers.bm25 import BM25Ranker
+    from robustrank.rankers.build import build_ranker_from_config
 
     coll = load_dataset(DatasetConfig(path=str(REPO / "datasets" / "vaswani")))
     bm = BM25Ranker(coll.documents)
@@ -59,7 +59,7 @@ def main() -> None:
     for name, cfg in backends:
         got: dict[str, object] = {}
         t0 = time.perf_counter()
-        run_rerank_units(cfg, rc, REPO, units, lambda q, r: got.__setitem__(q, r))
+        run_rerank_units(cfg, rc, REPO, units, got.__setitem__)
         rates[name] = len(units) / (time.perf_counter() - t0)
         assert len(got) == len(units)
 

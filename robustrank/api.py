@@ -1,7 +1,8 @@
 """robustrank's public plugin API: everything a ranker, task, attack or defence plugin may use.
 
 Plugins (the built-in ones in ``attacks/`` and ``defenses/`` included) import from this module
-only; anything else in robustrank is internal and may change. Register a plugin in your
+only; anything else in robustrank is internal and may change. Nothing here is mutable audit
+state: a task receives its context through :class:`TaskContext`. Register a plugin in your
 package's ``pyproject.toml``::
 
     [project.entry-points."robustrank.attacks"]
@@ -9,9 +10,42 @@ package's ``pyproject.toml``::
 
 Groups: ``robustrank.rankers``, ``robustrank.tasks``, ``robustrank.attacks``,
 ``robustrank.defenses``. A plugin is imported only when a config names it.
+
+What is here, by purpose:
+
+* records: :class:`Document`, :class:`Query`, :class:`Qrel`, :class:`ScoredDoc`;
+* rankers: the :class:`Ranker` protocol and its capabilities, :func:`score_pairs`,
+  :func:`rank`, :class:`CachedRanker`, :func:`resolve_model`;
+* tasks: :class:`Task`, :class:`TaskContext`, :class:`TaskSkipped`, :class:`StrictModel`
+  (base of every ``Options`` model), :func:`derive_seed`, :func:`evaluate`;
+* results: :class:`MetricKey` (metric keys), :class:`PerQueryRecord` and
+  :func:`per_query_records` (the long per-query layout), :class:`TaskView` (report view);
+* attacks: :class:`Attack`, :class:`AttackEnvironment`, :class:`AttackTarget`,
+  :class:`AttackOutcome`, :class:`Budget`, :class:`BudgetExceeded`, :class:`Edit`,
+  :class:`VictimOracle` and the text-edit helpers;
+* defences: :class:`RankerDefense`, :class:`DocumentScreen`, :class:`DefenseEnvironment` and the
+  randomized-smoothing primitives (:class:`SynonymSets`, :class:`Smoother`, score maps);
+* language: :class:`Lexicon`, :class:`Synonym`, :class:`NgramLM`, :func:`train_ngram_lm`,
+  :func:`words`, :func:`stopwords`, :func:`bm25_tokenize`;
+* statistics: :func:`summarize`, :func:`bootstrap_ci`, :func:`paired_comparison`,
+  :func:`metric_drop`, :func:`correct_pvalues`;
+* training: :class:`PairwiseExample`, :class:`TrainingConfig`, :func:`train_pairwise_cross_encoder`.
 """
 
-from robustrank.adversarial import (
+from robustrank.adversarial.defenses import DefenseEnvironment, DocumentScreen, RankerDefense
+from robustrank.adversarial.edits import (
+    apply_edits,
+    changed_words,
+    diff_edits,
+    document_words,
+    match_case,
+    query_terms,
+    stuffing_edits,
+    word_spans,
+)
+from robustrank.adversarial.lm import NgramLM, train_ngram_lm
+from robustrank.adversarial.training import PairwiseExample, TrainingConfig, train_pairwise_cross_encoder
+from robustrank.adversarial.types import (
     Attack,
     AttackEnvironment,
     AttackOutcome,
@@ -21,18 +55,10 @@ from robustrank.adversarial import (
     Edit,
     VictimOracle,
 )
-from robustrank.attack_text import apply_edits, changed_words, diff_edits, document_words, match_case, query_terms, stuffing_edits, word_spans
-from robustrank.certify import (
-    CertifySettings,
-    QueryCertificate,
-    Smoother,
-    SynonymSets,
-    apply_score_map,
-    certify_query,
-    resolve_score_map,
-)
-from robustrank.context import AuditContext, derive_seed
-from robustrank.defense import DefenseEnvironment, DocumentScreen, RankerDefense
+from robustrank.certify.scoremap import apply_score_map, resolve_score_map
+from robustrank.certify.smoothing import Smoother
+from robustrank.certify.synonyms import SynonymSets
+from robustrank.errors import TaskSkipped
 from robustrank.lexicon import Lexicon, Synonym
 from robustrank.metrics import evaluate
 from robustrank.rankers.base import (
@@ -48,31 +74,32 @@ from robustrank.rankers.base import (
 from robustrank.rankers.cache import CachedRanker
 from robustrank.rankers.resolve import resolve_model
 from robustrank.records import Document, Qrel, Query, ScoredDoc
+from robustrank.results import MetricKey, PerQueryRecord, per_query_records
 from robustrank.schema_base import StrictModel
-from robustrank.stats import bootstrap_ci, correct_pvalues, paired_comparison, summarize
-from robustrank.tasks.base import Task, TaskSkipped
+from robustrank.seeds import derive_seed
+from robustrank.stats import bootstrap_ci, correct_pvalues, metric_drop, paired_comparison, summarize
+from robustrank.tasks.base import Task, TaskContext, TaskView
 from robustrank.text import bm25_tokenize, stopwords, words
-from robustrank.training import PairwiseExample, TrainingConfig, train_pairwise_cross_encoder
 
 __all__ = [
     "Attack",
     "AttackEnvironment",
     "AttackOutcome",
     "AttackTarget",
-    "AuditContext",
     "Budget",
     "BudgetExceeded",
     "CachedRanker",
-    "CertifySettings",
     "DefenseEnvironment",
     "Document",
     "DocumentScreen",
     "Edit",
     "Lexicon",
+    "MetricKey",
+    "NgramLM",
     "PairwiseExample",
+    "PerQueryRecord",
     "Qrel",
     "Query",
-    "QueryCertificate",
     "Ranker",
     "RankerDefense",
     "ScoredDoc",
@@ -85,32 +112,36 @@ __all__ = [
     "Synonym",
     "SynonymSets",
     "Task",
+    "TaskContext",
     "TaskSkipped",
+    "TaskView",
     "TokenGradients",
     "TrainingConfig",
     "VictimOracle",
     "apply_edits",
     "apply_score_map",
     "bm25_tokenize",
-    "changed_words",
-    "diff_edits",
-    "document_words",
-    "match_case",
-    "query_terms",
-    "stuffing_edits",
-    "word_spans",
     "bootstrap_ci",
-    "certify_query",
+    "changed_words",
     "correct_pvalues",
     "derive_seed",
+    "diff_edits",
+    "document_words",
     "evaluate",
+    "match_case",
+    "metric_drop",
     "paired_comparison",
+    "per_query_records",
+    "query_terms",
     "rank",
-    "resolve_score_map",
     "resolve_model",
+    "resolve_score_map",
     "score_pairs",
     "stopwords",
+    "stuffing_edits",
     "summarize",
+    "train_ngram_lm",
     "train_pairwise_cross_encoder",
+    "word_spans",
     "words",
 ]

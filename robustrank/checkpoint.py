@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from robustrank.errors import RobustRankError
+from robustrank.fingerprint import describe_difference
 from robustrank.results import to_jsonable
 
 __all__ = ["Checkpoint", "CheckpointMismatch"]
@@ -38,11 +39,14 @@ class Checkpoint:
         resume: Load existing units; otherwise an existing file is replaced.
     """
 
-    def __init__(self, path: Path | None, fingerprint: str, *, resume: bool = False):
+    def __init__(self, path: Path | None, fingerprint: str, *, resume: bool = False, parts: dict[str, Any] | None = None):
         self.path = path
         self.fingerprint = fingerprint
+        self.parts = parts
         self._units: dict[tuple[str, str], Any] = {}
         self.loaded = 0
+        self.write_error: str | None = None
+        """Why the checkpoint stopped being written (e.g. disk full); units stay in memory."""
         self._fh = None
         if path is None:
             return
@@ -52,7 +56,10 @@ class Checkpoint:
             self._fh = open(path, "a", encoding="utf-8")
         else:
             self._fh = open(path, "w", encoding="utf-8")
-            self._write({"type": MAGIC, "fingerprint": fingerprint})
+            header = {"type": MAGIC, "fingerprint": fingerprint}
+            if parts is not None:
+                header["parts"] = parts
+            self._write(header)
 
     def _load(self, path: Path) -> None:
         with open(path, encoding="utf-8") as fh:
@@ -70,13 +77,20 @@ class Checkpoint:
                     break
                 raise CheckpointMismatch(f"{path}:{i + 1}: corrupt checkpoint record") from None
             if i == 0:
-                if rec.get("type") != MAGIC:
+                if not isinstance(rec, dict) or rec.get("type") != MAGIC:
                     raise CheckpointMismatch(f"{path}: not a robustrank checkpoint")
                 if rec.get("fingerprint") != self.fingerprint:
+                    what = ""
+                    if self.parts is not None and isinstance(rec.get("parts"), dict):
+
+                        what = f" ({describe_difference(rec['parts'], self.parts)} changed)"
                     raise CheckpointMismatch(
-                        f"{path}: checkpoint was written for another configuration; remove it or run without --resume"
+                        f"{path}: checkpoint was written for another configuration{what}; "
+                        "remove it or run without --resume"
                     )
             else:
+                if not (isinstance(rec, dict) and isinstance(rec.get("task"), str) and isinstance(rec.get("unit"), str) and "result" in rec):
+                    raise CheckpointMismatch(f"{path}:{i + 1}: checkpoint record lacks task, unit or result; remove the file or run without --resume")
                 self._units[(rec["task"], rec["unit"])] = rec["result"]
             good_bytes += len(line.encode()) + 1
         with open(path, "r+b") as fh:  # drop a torn tail so appends start on a clean line
@@ -86,9 +100,34 @@ class Checkpoint:
             log.info("resuming: %d finished units loaded from %s", self.loaded, path)
 
     def _write(self, rec: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(rec, allow_nan=False, separators=(",", ":")) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        """Append one record; on a write failure (disk full, I/O error) roll the file back to
+        its last complete line and continue in memory only, so the audit's results survive."""
+        if self._fh is None:
+            return
+        line = json.dumps(rec, allow_nan=False, separators=(",", ":")) + "\n"
+        try:
+            start = self._fh.tell()
+        except OSError:
+            start = None
+        try:
+            self._fh.write(line)
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            self.write_error = f"{self.path}: {exc.strerror or exc}"
+            log.error("checkpoint: cannot write %s (%s); continuing without checkpointing, "
+                      "units finished from now on will not be resumable", self.path, exc.strerror or exc)
+            try:
+                self._fh.close()
+            except OSError:
+                pass
+            self._fh = None
+            if start is not None:
+                try:
+                    with open(self.path, "r+b") as fh:  # drop the partial record
+                        fh.truncate(start)
+                except OSError:
+                    pass
 
     def get(self, task: str, unit: str) -> Any | None:
         """The stored result of a unit, or None."""

@@ -1,7 +1,17 @@
 """The ``robustrank`` command line.
 
-Config and data errors end with a one-line message on stderr and exit code 2 (``--debug``
-shows the traceback); an audit in which a task errored still exits 0 and records the error.
+Exit codes (also in README and docs/security.md):
+
+====  =====================================================================================
+0     success (``gate``: PASS or WARN)
+1     the gate failed: FAIL or ERROR (``gate``, ``audit --gate``)
+2     usage, config, data or output error: one line on stderr naming file and key/line
+3     the audit finished and wrote results.json, but at least one task errored
+4     internal error (a bug): one line on stderr; ``--debug`` shows the traceback
+130   interrupted (Ctrl-C); finished units stay in the checkpoint for ``--resume``
+====  =====================================================================================
+
+No traceback is printed unless ``--debug`` is given.
 """
 
 from __future__ import annotations
@@ -17,18 +27,47 @@ import click
 from robustrank import __version__
 from robustrank.errors import ConfigError, RobustRankError
 
+
+class UsageError(RobustRankError):
+    """A command-line combination that would do harm (e.g. overwrite an input)."""
+
+EXIT_OK = 0
+EXIT_GATE_FAILED = 1
 EXIT_INPUT_ERROR = 2
+EXIT_TASK_ERRORS = 3
+EXIT_INTERNAL_ERROR = 4
+EXIT_INTERRUPTED = 130
 
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.obj and ctx.obj.get("debug"))
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except RobustRankError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+            if debug:
                 raise
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_INPUT_ERROR)
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            click.echo("interrupted; finished work units are kept in the output folder's checkpoint (rerun with --resume)", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except OSError as exc:  # read-only, too long or full output path; unreadable input
+            if debug:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(EXIT_INPUT_ERROR)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line, no traceback unless --debug
+            if debug:
+                raise
+            detail = " ".join(str(exc).split())[:300]
+            click.echo(f"internal error: {type(exc).__name__}: {detail} (rerun with --debug for the traceback)", err=True)
+            sys.exit(EXIT_INTERNAL_ERROR)
 
 
 @click.group(cls=_Group)
@@ -60,7 +99,8 @@ def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
 def audit(ctx: click.Context, config_path: Path, out_dir: Path | None, device: str | None, max_queries: int | None, no_html: bool, resume: bool, run_gate: bool = False) -> None:
     """Audit the ranker described by MODEL_YAML and write results.json, report.html and compliance.html.
 
-    With --gate the exit code is the gate's: 0 pass/warn, 1 fail/error (2: usage or input error).
+    Exit code: 0 ok; 2 usage, config, data or output error; 3 a task errored (recorded in
+    results.json); with --gate, 1 when the gate fails (FAIL/ERROR); 130 interrupted.
     """
     from robustrank.audit import run_audit
     from robustrank.config import load_config
@@ -74,24 +114,52 @@ def audit(ctx: click.Context, config_path: Path, out_dir: Path | None, device: s
     if run_gate and not cfg.gate.conditions:
         raise ConfigError(f"{cfg.source}: gate.conditions: --gate needs a policy with at least one condition")
     results, path = run_audit(cfg, out_dir=out_dir, progress=not ctx.obj["quiet"], render_html=False if no_html else None, resume=resume)
-    errors = [k for k, t in results["tasks"].items() if t["status"] != "ok"]
+    errors = [k for k, t in results["tasks"].items() if t["status"] == "error"]
     click.echo(f"results: {path}")
     if (path.parent / "report.html").exists() and not no_html:
         click.echo(f"report:  {path.parent / 'report.html'}")
     t1 = results["tasks"].get("t1", {})
     if t1.get("status") == "ok":
         for m, v in t1["result"]["measures"].items():
-            click.echo(f"  {m:<10} neural {v['neural']['mean']:.4f}   bm25 {v['bm25']['mean']:.4f}")
+            click.echo(f"  {m:<10} neural {_fmt(v['neural'].get('mean'))}   bm25 {_fmt(v['bm25'].get('mean'))}")
     if errors:
         click.echo(f"tasks with errors (recorded in results.json): {', '.join(errors)}", err=True)
+    code = EXIT_OK
     if run_gate:
-        sys.exit(_gate_and_report(path, markdown=path.with_name("gate.md"), junit=path.with_name("gate.xml"), json_out=path.with_name("gate.json")))
+        code = _gate_and_report(path, markdown=path.with_name("gate.md"), junit=path.with_name("gate.xml"), json_out=path.with_name("gate.json"))
+    if code == EXIT_OK and errors:
+        code = EXIT_TASK_ERRORS
+    sys.exit(code)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "n/a"
+
+
+def _refuse_overwrite(inputs: dict[str, Path | None], outputs: dict[str, Path | None]) -> None:
+    """An output file must not be one of the inputs (or another output)."""
+    seen: dict[Path, str] = {}
+    for label, p in inputs.items():
+        if p is not None:
+            seen[p.expanduser().resolve()] = label
+    for label, p in outputs.items():
+        if p is None:
+            continue
+        rp = p.expanduser().resolve()
+        if rp in seen:
+            raise UsageError(f"{label} {p}: refusing to overwrite the {seen[rp]} file; choose another path")
+        seen[rp] = label
 
 
 def _gate_and_report(results_path: Path, *, baseline: Path | None = None, policy: Path | None = None, markdown: Path | None = None, junit: Path | None = None, json_out: Path | None = None) -> int:
     """Evaluate a gate on a results file, write the requested outputs, print a summary; return the exit code."""
-    from robustrank.gate import check_results_file, write_gate_outputs
+    from robustrank.gate.output import write_gate_outputs
+    from robustrank.gate.policy import check_results_file
 
+    _refuse_overwrite(
+        {"RESULTS_JSON": results_path, "--baseline": baseline, "--policy": policy},
+        {"--markdown": markdown, "--junit": junit, "--json": json_out},
+    )
     gate, _ = check_results_file(results_path, baseline_path=baseline, policy_path=policy)
     for c in gate.conditions:
         click.echo(f"  {c.outcome:<5} [{c.severity}] {c.check}: {c.message}")
@@ -110,16 +178,22 @@ def _gate_and_report(results_path: Path, *, baseline: Path | None = None, policy
 @click.option("--compliance", is_flag=True, help="Render the printable compliance record instead of the report.")
 def report(results_path: Path, output: Path | None, compliance: bool = False) -> None:
     """Render an HTML report (or, with --compliance, the compliance record) from RESULTS_JSON alone."""
+    from robustrank.errors import DataError
     from robustrank.report import render_compliance, render_report
     from robustrank.results import read_results
 
     results = read_results(results_path)
-    if compliance:
-        out = render_compliance(results, output or results_path.with_name("compliance.html"), results_path=results_path)
-        click.echo(f"compliance: {out}")
-        return
-    out = render_report(results, output or results_path.with_name("report.html"), results_path=results_path)
-    click.echo(f"report: {out}")
+    target = output or results_path.with_name("compliance.html" if compliance else "report.html")
+    _refuse_overwrite({"RESULTS_JSON": results_path}, {"--output": target})
+    try:
+        if compliance:
+            out = render_compliance(results, target, results_path=results_path)
+        else:
+            out = render_report(results, target, results_path=results_path)
+    except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:  # tampered field types
+        detail = " ".join(str(exc).split())[:200]
+        raise DataError(f"{results_path}: cannot render: a field has an unexpected type or value ({type(exc).__name__}: {detail})") from None
+    click.echo(f"{'compliance' if compliance else 'report'}: {out}")
 
 
 @main.command()
@@ -139,8 +213,14 @@ def gate(results_path: Path, baseline: Path | None, policy: Path | None, markdow
 
 
 @main.command()
-def schema() -> None:
-    """Print the JSON Schema of model.yaml (for editor completion)."""
+@click.option("--results", "of_results", is_flag=True, help="Print the JSON Schema of results.json instead.")
+def schema(of_results: bool = False) -> None:
+    """Print the JSON Schema of model.yaml (for editor completion), or with --results that of results.json."""
+    if of_results:
+        from robustrank.results import results_json_schema
+
+        click.echo(json.dumps(results_json_schema(), indent=2))
+        return
     from robustrank.config import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))

@@ -6,7 +6,6 @@ that needs no OOD data never loads it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -16,21 +15,21 @@ from typing import Any
 import numpy as np
 
 from robustrank.checkpoint import Checkpoint
-from robustrank.config import AuditConfig, DatasetConfig
+from robustrank.config.audit import AuditConfig
+from robustrank.config.data import DatasetConfig
 from robustrank.data import Collection, load_dataset, read_trec_run
+from robustrank.executors import run_rerank_units
+from robustrank.lexicon import Lexicon
 from robustrank.metrics import evaluate
 from robustrank.pipeline import first_stage_bm25, rerank
+from robustrank.ranked import check_finite
 from robustrank.rankers.base import Ranker
+from robustrank.rankers.bm25 import BM25Ranker
+from robustrank.seeds import derive_seed, stream_seed
 
-__all__ = ["AuditContext", "derive_seed"]
+__all__ = ["AuditContext"]
 
 log = logging.getLogger(__name__)
-
-
-def derive_seed(seed: int, *parts: object) -> int:
-    """A 63-bit seed derived from the audit seed and any identifying parts (stable across runs)."""
-    h = hashlib.blake2b(repr((seed, *parts)).encode("utf-8"), digest_size=8)
-    return int.from_bytes(h.digest(), "big") >> 1
 
 
 class AuditContext:
@@ -90,6 +89,14 @@ class AuditContext:
             qids = qids[: self.config.max_queries]
         return qids
 
+    def result_of(self, key: str) -> dict[str, Any] | None:
+        """The result of task ``key`` if it finished earlier in this audit (see ``Task.after``)."""
+        return self.task_results.get(key)
+
+    def stream_seed(self, *parts: object) -> int:
+        """An ``int`` seed on the stream ``parts`` of the audit seed (see :mod:`robustrank.seeds`)."""
+        return stream_seed(self.seed, *parts)
+
     def rng(self, *parts: object) -> np.random.Generator:
         """A generator seeded from the audit seed and ``parts`` (e.g. task name, query id)."""
         return np.random.default_rng(derive_seed(self.seed, *parts))
@@ -98,7 +105,6 @@ class AuditContext:
     def lexicon(self):
         """The synonym lexicon (``lexicon:`` of the config, else the bundled one), loaded once."""
         if self._lexicon is None:
-            from robustrank.lexicon import Lexicon
 
             path = self.config.resolve(self.config.lexicon) if self.config.lexicon else None
             self._lexicon = Lexicon.load(path)
@@ -112,7 +118,6 @@ class AuditContext:
     def bm25(self, coll: Collection):
         """The BM25 ranker indexed on ``coll`` (built once)."""
         if coll.name not in self._bm25:
-            from robustrank.rankers.bm25 import BM25Ranker
 
             p = self.config.candidates.bm25
             with self.timed(f"bm25_index:{coll.name}"):
@@ -177,13 +182,12 @@ class AuditContext:
                 out[qid] = [(d, s) for d, s in done]
 
         def store(qid: str, ranked: list[tuple[str, float]]) -> None:
+            check_finite(qid, ranked, f"ranker {getattr(ranker or self.ranker, 'name', '?')!r}")
             out[qid] = [(d, s) for d, s in self.checkpoint.put("rerank", f"{label}/{qid}", ranked)]
 
         ex = self.config.executor
         rc = ranker_config if ranker_config is not None else (self.config.ranker if ranker is None else None)
         if todo and ex.type != "in-process" and rc is not None and rc.type != "bm25":
-            from robustrank.executors import run_rerank_units
-
             units = []
             for qid, text in todo.items():
                 ids = [d for d, _ in candidates.get(qid, ()) if d in documents]

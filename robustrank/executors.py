@@ -25,27 +25,17 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
-
-from robustrank.schema_base import StrictModel
+from robustrank.config.executor import ExecutorConfig
+from robustrank.config.ranker import RankerConfig
+from robustrank.ranked import sort_ranked
+from robustrank.rankers.base import score_pairs
+from robustrank.rankers.build import build_ranker_from_config
 
 __all__ = ["ExecutorConfig", "RerankUnit", "run_rerank_units", "score_rerank_unit"]
 
 log = logging.getLogger(__name__)
-
-
-class ExecutorConfig(StrictModel):
-    """``executor:`` section of model.yaml."""
-
-    type: Literal["in-process", "processes", "ray"] = Field("in-process", description="Where work units run.")
-    workers: int = Field(2, gt=0, description="Worker processes (processes) or CPUs of a local Ray cluster.")
-    address: str | None = Field(None, description="Ray cluster address (e.g. ray://head:10001); None starts a local cluster.")
-    max_in_flight: int = Field(8, gt=0, description="Units submitted but not finished, at most.")
-    max_retries: int = Field(2, ge=0, description="Resubmissions of a unit whose worker died.")
-    object_store_mb: int = Field(256, gt=0, description="Object store cap of a local Ray cluster (MiB).")
-    units_per_task: int = Field(4, gt=0, description="Queries scored per submitted task.")
 
 
 RerankUnit = tuple[str, str, list[str], list[str]]
@@ -60,9 +50,6 @@ def _worker_ranker(ranker_json: str, base_dir: str):
     if _WORKER.get("key") != key:
         import torch
 
-        from robustrank.audit import build_ranker_from_config
-        from robustrank.config import RankerConfig
-
         torch.set_num_threads(1)
         rc = RankerConfig.model_validate(json.loads(ranker_json))
         _WORKER.update(key=key, ranker=build_ranker_from_config(rc, Path(base_dir)))
@@ -71,14 +58,12 @@ def _worker_ranker(ranker_json: str, base_dir: str):
 
 def score_rerank_unit(ranker_json: str, base_dir: str, units: list[RerankUnit]) -> list[tuple[str, list[tuple[str, float]]]]:
     """Re-rank the candidates of a few queries in a worker; returns (query_id, ranked list) pairs."""
-    from robustrank.rankers.base import score_pairs
-
     ranker = _worker_ranker(ranker_json, base_dir)
     pairs = [(q, t) for _, q, _, texts in units for t in texts]
     scores = score_pairs(ranker, pairs).tolist()
     out, i = [], 0
     for qid, _, ids, texts in units:
-        ranked = sorted(zip(ids, scores[i : i + len(texts)]), key=lambda x: (-x[1], x[0]))
+        ranked = sort_ranked(zip(ids, scores[i : i + len(texts)]))
         i += len(texts)
         out.append((qid, [(d, float(s)) for d, s in ranked]))
     return out

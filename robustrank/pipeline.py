@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from robustrank.metrics import Run
+from robustrank.ranked import check_finite, sort_ranked
 from robustrank.rankers.base import Ranker, score_pairs
 from robustrank.records import Document
 
@@ -33,7 +34,9 @@ def rerank(
     desc: str = "rerank",
     on_query: Callable[[str, list[tuple[str, float]]], Any] | None = None,
 ) -> dict[str, list[tuple[str, float]]]:
-    """Re-score each query's candidates with ``ranker`` and sort them (ties by doc_id).
+    """Re-score each query's candidates with ``ranker`` and sort them in evaluation order
+    (:mod:`robustrank.ranked`: ties by doc_id descending); a NaN/inf score is an error naming the
+    query and document.
 
     Pairs of several queries are scored in one call so the ranker can batch across queries.
 
@@ -72,7 +75,8 @@ def rerank(
             for (qid, did), s in zip(owners, scores):
                 out[qid].append((did, float(s)))
             for qid in chunk:
-                out[qid].sort(key=lambda x: (-x[1], x[0]))
+                check_finite(qid, out[qid], f"ranker {getattr(ranker, 'name', '?')!r}")
+                out[qid] = sort_ranked(out[qid])
                 if on_query is not None:
                     on_query(qid, out[qid])
             bar.update(len(chunk))

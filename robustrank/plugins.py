@@ -86,8 +86,11 @@ def load_plugin(kind: str, name: str, *, required: tuple[str, ...] = ()) -> tupl
     info = PluginInfo(kind, name, ep.value, dists[0], ep.dist.version if ep.dist else "?")
     try:
         obj = ep.load()
-    except Exception as exc:
-        raise PluginError(f"{kind} plugin {name!r} from {info.distribution} failed to load ({ep.value}): {exc}") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # also SystemExit: a plugin calling sys.exit() on import
+        what = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else f"{exc}"
+        raise PluginError(f"{kind} plugin {name!r} from {info.distribution} failed to load ({ep.value}): {what}") from None
     missing = [a for a in required if not hasattr(obj, a)]
     if missing:
         raise PluginError(f"{kind} plugin {name!r} from {info.distribution} is malformed: {ep.value} lacks {', '.join(missing)}")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["StrictModel"]
+__all__ = ["MAX_BOOTSTRAP", "StrictModel"]
+
+MAX_BOOTSTRAP = 100_000
+"""Upper bound of every ``bootstrap_samples`` option (memory grows with resamples x queries)."""
 
 
 class StrictModel(BaseModel):

@@ -10,11 +10,13 @@ import functools
 import re
 from importlib import resources
 
-__all__ = ["STOPWORDS_RESOURCE", "stopwords", "words", "bm25_tokenize"]
+__all__ = ["STOPWORDS_RESOURCE", "bm25_tokenize", "document_words", "stopwords", "word_spans", "words"]
 
 STOPWORDS_RESOURCE = "stopwords.txt"
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
+_CASED_WORD_RE = re.compile(r"[A-Za-z0-9]+")
+"""The one word pattern, case kept (``_WORD_RE`` is its form for lowercased text)."""
 
 
 @functools.cache
@@ -28,6 +30,16 @@ def stopwords() -> frozenset[str]:
     return frozenset(
         line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
     )
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of each word of ``text``, in order."""
+    return [m.span() for m in _CASED_WORD_RE.finditer(text)]
+
+
+def document_words(text: str) -> list[str]:
+    """The words of ``text`` as written (case kept), aligned with :func:`word_spans`."""
+    return _CASED_WORD_RE.findall(text)
 
 
 def words(text: str) -> list[str]:

@@ -37,7 +37,12 @@ def _vocab() -> list[str]:
 
 def _build_tiny_bert(folder: Path, *, kind: str, seed: int) -> Path:
     import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertModel, BertTokenizerFast
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        BertModel,
+        BertTokenizerFast,
+    )
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab = _vocab()

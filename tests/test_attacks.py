@@ -8,8 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robustrank.adversarial import AttackOutcome, AttackTarget, Budget, BudgetExceeded, Edit, VictimOracle
-from robustrank.attack_text import apply_edits, changed_words, stuffing_edits
+from robustrank.adversarial.edits import apply_edits, changed_words, stuffing_edits
+from robustrank.adversarial.types import (
+    AttackOutcome,
+    AttackTarget,
+    Budget,
+    BudgetExceeded,
+    Edit,
+    VictimOracle,
+)
+from robustrank.api import StrictModel
 
 
 def test_apply_edits_keeps_layout_and_case():
@@ -65,7 +73,7 @@ class _Greedy:
 
 
 def test_attack_one_measures_rank_and_enforces_word_budget():
-    from robustrank.attack_runner import aggregate, attack_one
+    from robustrank.adversarial.runner import aggregate, attack_one
 
     score, target, others, _ = _oracle()
     rec = attack_one(_Greedy(3), target, score, others, Budget(max_words=3, max_victim_queries=5), np.random.default_rng(0))
@@ -81,7 +89,7 @@ def test_attack_one_measures_rank_and_enforces_word_budget():
 
 
 def test_select_targets_from_rank_ranges():
-    from robustrank.attack_runner import select_targets
+    from robustrank.adversarial.targets import select_targets
 
     ranked = [(f"d{i}", float(-i)) for i in range(1, 101)]
     got = select_targets(ranked, [(51, 100)], 3, np.random.default_rng(1))
@@ -103,9 +111,9 @@ def tiny_victim(tiny_bi_encoder):
 
 @pytest.fixture(scope="module")
 def tiny_env(tiny_victim, tmp_path_factory):
-    from robustrank.adversarial import AttackEnvironment
-    from robustrank.data import load_dataset
+    from robustrank.adversarial.types import AttackEnvironment
     from robustrank.config import DatasetConfig
+    from robustrank.data import load_dataset
     from robustrank.lexicon import Lexicon
 
     tiny = Path(__file__).parent / "fixtures" / "tiny"
@@ -128,7 +136,7 @@ def tiny_env(tiny_victim, tmp_path_factory):
 
 def _check_plugin(attack, env, victim, budget):
     """Run an attack on every rank>=4 target; assert budgets and that successes are real."""
-    from robustrank.attack_runner import attack_one
+    from robustrank.adversarial.runner import attack_one
 
     n_success = 0
     for q, ranked in sorted(env.victim_rankings.items())[:3]:
@@ -183,7 +191,7 @@ def test_prada_trains_surrogate_and_respects_budgets(tiny_env, tiny_victim, tiny
 
 def test_prada_greedy_finds_improvement_on_controlled_victim(tiny_env, tiny_cross_encoder):
     """A victim that rewards one synonym: PRADA must find it when it is among the scored candidates."""
-    from robustrank.attack_runner import attack_one
+    from robustrank.adversarial.runner import attack_one
     from robustrank_attacks.prada import PradaAttack
 
     lex = tiny_env.lexicon
@@ -226,7 +234,9 @@ T4_BLOCK = """
 
 
 def _t4_config(tiny_config, tiny_bi_encoder, tiny_cross_encoder):
-    text = Path(tiny_config).read_text().replace("  t1:\n    bootstrap_samples: 200\n", "  t1: {enabled: false}\n  t2: {enabled: false}\n  t3: {enabled: false}\n").replace("tasks:\n", "tasks:" + T4_BLOCK.format(bi=tiny_bi_encoder, ce=tiny_cross_encoder), 1)
+    text = Path(tiny_config).read_text()
+    text = text.replace("  t1:\n    bootstrap_samples: 200\n", "  t1: {enabled: false}\n  t2: {enabled: false}\n  t3: {enabled: false}\n")
+    text = text.replace("tasks:\n", "tasks:" + T4_BLOCK.format(bi=tiny_bi_encoder, ce=tiny_cross_encoder), 1)
     Path(tiny_config).write_text(text)
     return tiny_config
 
@@ -274,14 +284,14 @@ def test_t4_task_in_audit_and_resume(tiny_config, tiny_bi_encoder, tiny_cross_en
 
 
 def test_t4_rejects_bad_attack_options(tiny_config, tiny_bi_encoder, tiny_cross_encoder):
-    from robustrank.audit import run_audit
+    """Plugin options are validated when the config is loaded (before any work), naming the key."""
     from robustrank.config import load_config
+    from robustrank.errors import ConfigError
 
     path = _t4_config(tiny_config, tiny_bi_encoder, tiny_cross_encoder)
     Path(path).write_text(Path(path).read_text().replace("options: {mode: prepend}", "options: {mode: sideways}"))
-    results, _ = run_audit(load_config(path), progress=False, render_html=False)
-    assert results["tasks"]["t4"]["status"] == "error"
-    assert "tasks.t4.attacks[keyword_stuffing].options.mode" in results["tasks"]["t4"]["error"]
+    with pytest.raises(ConfigError, match=r"model.yaml: tasks\.t4\.attacks\[\d\]\.options: mode: Input should be"):
+        load_config(path)
 
 
 def test_prada_white_box_uses_victim_gradients(tiny_env, tiny_victim, tiny_cross_encoder):
@@ -301,9 +311,8 @@ class _ScreenDefense:
 
     name = "fake_defense"
 
-    class Options:  # noqa: D106 - mimics a pydantic Options model
-        def __init__(self, **kw):
-            pass
+    class Options(StrictModel):  # noqa: D106
+        pass
 
     def __init__(self, options=None):
         self.threshold = 0.25
@@ -318,7 +327,7 @@ class _ScreenDefense:
         assert env.documents and env.lexicon is not None
         return Wrapped()
 
-    def fit(self, texts):
+    def fit(self, texts, *, seed):
         self.fitted = len(texts)
 
     def score(self, texts):
@@ -360,7 +369,7 @@ def test_t4_defended_system_screen_and_not_applicable(tiny_config, tiny_bi_encod
 
     monkeypatch.setattr(plugins, "load_plugin", fake_load)
     path = _t4_config(tiny_config, tiny_bi_encoder, tiny_cross_encoder)
-    text = Path(path).read_text()
+    text = Path(path).read_text().replace("    injection: {n_docs: 2, stuffed_terms: 4}\n", "")  # set below; duplicate keys are an error
     start = text.index("    attacks:\n")
     end = text.index("output:")
     block = ("    white_box: true\n    defenses: [fake_defense]\n    injection: {enabled: false}\n    attacks:\n"

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("textattack") is None, 
 
 @pytest.fixture()
 def env(tmp_path):
-    from robustrank.adversarial import AttackEnvironment
+    from robustrank.adversarial.types import AttackEnvironment
     from robustrank.lexicon import Lexicon
 
     def artifact_dir(kind, key):
@@ -24,7 +24,7 @@ def env(tmp_path):
 
 
 def _target(text, n_others=6):
-    from robustrank.adversarial import AttackTarget
+    from robustrank.adversarial.types import AttackTarget
 
     others = {f"o{i}": "x " * (i + 1) for i in range(n_others)}
     ranked = tuple([(d, 1.0) for d in others] + [("t", 0.0)])
@@ -32,8 +32,8 @@ def _target(text, n_others=6):
 
 
 def test_bridge_ranking_goal_respects_budgets_and_improves_rank(env):
-    from robustrank.adversarial import Budget
-    from robustrank.attack_runner import attack_one
+    from robustrank.adversarial.runner import attack_one
+    from robustrank.adversarial.types import Budget
     from robustrank_attacks.textattack_bridge import TextAttackBridge
 
     text = "measurement of liquid permittivity at radio frequencies"

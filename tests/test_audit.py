@@ -10,7 +10,7 @@ import pytest
 from robustrank.audit import run_audit
 from robustrank.config import load_config
 from robustrank.report.render import render_html
-from robustrank.results import read_results
+from robustrank.results import pivot, read_results, task_records
 
 
 def test_tiny_audit_end_to_end(tiny_config, tmp_path):
@@ -23,11 +23,13 @@ def test_tiny_audit_end_to_end(tiny_config, tmp_path):
     assert t1["n_queries"] == 4 and t1["unjudged_queries_skipped"] == 1
     for m in ("nDCG@10", "RR@10", "AP@100", "R@100"):
         v = t1["measures"][m]
-        pq_neural = list(t1["per_query"]["neural"][m].values())
+        pq_neural = [r.value for r in task_records(t1) if r.system == "neural" and r.measure == m]
         assert v["neural"]["mean"] == pytest.approx(sum(pq_neural) / 4)
         assert set(v["comparison"]) >= {"t_pvalue", "wilcoxon_pvalue", "cohens_dz", "diff_ci_low"}
     # provenance
-    assert on_disk["schema_version"] == "1.0"
+    assert on_disk["schema_version"] == "2.0"
+    assert on_disk["metrics"]["t1.nDCG@10.mean"] == t1["measures"]["nDCG@10"]["neural"]["mean"] == t1["metrics"]["t1.nDCG@10.mean"]
+    assert t1["metric_per_query"]["t1.nDCG@10.mean"] == {"system": "neural", "measure": "nDCG@10"}
     assert on_disk["config"]["name"] == "tiny"
     assert set(on_disk["fingerprints"]["model"]) == {"model.safetensors"}
     assert len(on_disk["fingerprints"]["datasets"]["tiny"]) == 3
@@ -95,7 +97,7 @@ def test_report_escapes_markup(tiny_config, tiny_dataset):
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     # every aggregate number of T1 appears in the page
-    for m, v in results["tasks"]["t1"]["result"]["measures"].items():
+    for v in results["tasks"]["t1"]["result"]["measures"].values():
         assert f"{v['neural']['mean']:.3f}" in html and f"{v['bm25']['mean']:.3f}" in html
 
 
@@ -124,7 +126,7 @@ def test_candidates_from_run_file(tmp_path, tiny_dataset, tiny_bi_encoder):
                  f"datasets: {{in_domain: {{path: {tiny_dataset}}}}}\ntasks: {{t2: {{enabled: false}}}}\n")
     results, _ = run_audit(load_config(p), out_dir=tmp_path / "o", progress=False, render_html=False)
     t1 = results["tasks"]["t1"]["result"]
-    assert t1["per_query"]["neural"]["R@100"] == {"q1": 0.5, "q2": 1.0, "q3": 0.5, "q4": 0.5}
+    assert pivot(task_records(t1), "system", "measure")["neural"]["R@100"] == {"q1": 0.5, "q2": 1.0, "q3": 0.5, "q4": 0.5}
 
 
 def test_user_lexicon_is_used_and_recorded(tmp_path, tiny_dataset, tiny_bi_encoder):

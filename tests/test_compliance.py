@@ -7,11 +7,10 @@ import copy
 import hashlib
 
 import pytest
+from conftest import FULL_RESULTS as FULL
 
 from robustrank.report import render_compliance_html
 from robustrank.report.view import known_limitations, sample_sizes
-
-from conftest import FULL_RESULTS as FULL
 
 
 @pytest.fixture(scope="module")

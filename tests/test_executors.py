@@ -33,7 +33,7 @@ def _config(tmp_path, dataset, executor: str) -> object:
 
 
 def _t1(results):
-    return results["tasks"]["t1"]["result"]["per_query"]
+    return results["tasks"]["t1"]["result"]["per_query"]  # the long per-query records
 
 
 def _ranked_lists(out_dir):

@@ -12,10 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from robustrank.cli import main
-from robustrank.config_gate import GateConfig
+from robustrank.config.gate import GateConfig
 from robustrank.errors import ConfigError
-from robustrank.gate import evaluate_gate, gate_junit, gate_markdown, parse_condition
-from robustrank.gate.expr import parse_ref, resolve
+from robustrank.gate.evaluate import evaluate_gate
+from robustrank.gate.expr import parse_condition, parse_ref, resolve
+from robustrank.gate.output import gate_junit, gate_markdown
 
 FULL = Path(__file__).parent / "fixtures" / "results" / "full.json"
 
@@ -86,7 +87,10 @@ def test_config_reports_bad_condition_with_key_path(tmp_path):
     with pytest.raises(ConfigError, match="paired.*delta"):
         parse_config(data, source="m.yaml")
     data["gate"] = {"conditions": [{"check": "delta(t1.x) >= 1", "paired": {"per_query": "tasks.t1"}}]}
-    with pytest.raises(ConfigError, match=r"paired.per_query: per_query is a JSON path"):
+    with pytest.raises(ConfigError, match=r"paired.per_query: per_query is a record filter \(mapping\) or a JSON path"):
+        parse_config(data, source="m.yaml")
+    data["gate"] = {"conditions": [{"check": "delta(t1.x) >= 1", "paired": {"per_query": {}}}]}
+    with pytest.raises(ConfigError, match=r"paired.per_query: per_query filter is empty"):
         parse_config(data, source="m.yaml")
     data["gate"] = {"conditions": [{"check": "t1.x >= 1", "severity": "block"}]}
     with pytest.raises(ConfigError, match=r"gate.conditions\[0\].severity"):
@@ -158,13 +162,18 @@ def test_missing_values_are_error(results, mutate, check, needle):
 
 # --- regression against a baseline --------------------------------------------------------------
 
+def _ndcg_records(doc):
+    """The T1 long records of the neural ranker's nDCG@10 (dicts, mutable in place)."""
+    return [r for r in doc["tasks"]["t1"]["result"]["per_query"] if r["system"] == "neural" and r["measure"] == "nDCG@10"]
+
+
 def _worse_copy(results, shift):
     """A copy of results with every T1 nDCG@10 per-query neural value raised by ``shift`` (the baseline)."""
     base = copy.deepcopy(results)
-    pq = base["tasks"]["t1"]["result"]["per_query"]["neural"]["nDCG@10"]
-    for q in pq:
-        pq[q] = pq[q] + shift
-    base["metrics"]["t1.nDCG@10.mean"] = sum(pq.values()) / len(pq)
+    recs = _ndcg_records(base)
+    for r in recs:
+        r["value"] += shift
+    base["metrics"]["t1.nDCG@10.mean"] = sum(r["value"] for r in recs) / len(recs)
     return base
 
 
@@ -202,10 +211,10 @@ def test_paired_regression(results, test):
     assert c.test["mean_difference"] == pytest.approx(-0.2)
     # a noisy drop: the point estimate violates the bound but the paired test cannot tell -> WARN
     base = copy.deepcopy(results)
-    pq = base["tasks"]["t1"]["result"]["per_query"]["neural"]["nDCG@10"]
-    for i, q in enumerate(sorted(pq)):
-        pq[q] += 0.3 if i % 2 else -0.26
-    base["metrics"]["t1.nDCG@10.mean"] = sum(pq.values()) / len(pq)
+    recs = sorted(_ndcg_records(base), key=lambda r: r["query_id"])
+    for i, r in enumerate(recs):
+        r["value"] += 0.3 if i % 2 else -0.26
+    base["metrics"]["t1.nDCG@10.mean"] = sum(r["value"] for r in recs) / len(recs)
     c = evaluate_gate(gate_of({"check": "delta(t1.nDCG@10.mean) >= -0.01", "paired": paired}), results, baseline=base).conditions[0]
     assert c.delta < -0.01 and c.outcome == "WARN" and not c.test["significant"]
     # no regression at all -> PASS
@@ -216,10 +225,50 @@ def test_paired_regression(results, test):
 def test_paired_needs_per_query_values(results):
     base = copy.deepcopy(results)
     c = evaluate_gate(gate_of({"check": "delta(t3.gap.cisi) <= 0.05", "paired": {}}), results, baseline=base).conditions[0]
-    assert c.outcome == "ERROR" and "per_query" in c.message
-    spec = {"check": "delta(t1.RR@10.mean) >= -0.01", "paired": {"per_query": "$.tasks.t1.result.per_query.neural['RR@10']"}}
+    assert c.outcome == "ERROR" and "per_query" in c.message and "t3 records no per-query values" in c.message
+    # an explicit record filter over the metric's task
+    spec = {"check": "delta(t1.RR@10.mean) >= -0.01", "paired": {"per_query": {"system": "neural", "measure": "RR@10"}}}
     c = evaluate_gate(gate_of(spec), results, baseline=base).conditions[0]
-    assert c.outcome == "PASS" and c.test["per_query_path"].endswith("RR@10")
+    assert c.outcome == "PASS" and c.test["per_query_source"] == "$.tasks.t1.result.per_query[system=neural, measure=RR@10]"
+    assert c.test["n_queries"] == 8
+    # an ambiguous filter (both systems) is an error, not a silent pick
+    spec = {"check": "delta(t1.RR@10.mean) >= -0.01", "paired": {"per_query": {"measure": "RR@10"}}}
+    c = evaluate_gate(gate_of(spec), results, baseline=base).conditions[0]
+    assert c.outcome == "ERROR" and "matches several records" in c.message
+    # a JSON path to a {query_id: value} mapping still works
+    base["tasks"]["t2"]["result"]["extra_values"] = results["tasks"]["t2"]["result"]["extra_values"] = {"1": 0.5, "2": 0.25, "3": 0.0}
+    spec = {"check": "delta(t1.RR@10.mean) >= -0.01", "paired": {"per_query": "$.tasks.t2.result.extra_values"}}
+    c = evaluate_gate(gate_of(spec), results, baseline=base).conditions[0]
+    assert c.test["n_queries"] == 3 and c.test["per_query_source"] == "$.tasks.t2.result.extra_values"
+
+
+def test_paired_inference_uses_the_long_records_generically(results):
+    """The default per-query values come from the metric's own task (metric_per_query), not a T1 special case."""
+    base = copy.deepcopy(results)
+    cert = base["tasks"]["certify"]["result"]
+    for r in cert["per_query"]:
+        if r["measure"] == "certified@10":
+            r["value"] = 1.0  # the baseline certified every query at K=10
+    base["metrics"]["certify.crq@10"] = 1.0
+    c = evaluate_gate(gate_of({"check": "delta(certify.crq@10) >= -0.1", "paired": {"test": "t"}}), results, baseline=base).conditions[0]
+    assert c.test["per_query_source"] == "$.tasks.certify.result.per_query[system=smoothed, measure=certified@10]"
+    assert c.test["n_queries"] == 8 and c.test["mean_difference"] == pytest.approx(results["metrics"]["certify.crq@10"] - 1.0)
+    assert c.outcome == "FAIL" and c.test["significant"]
+    # mutant: without the task's metric_per_query entry the gate cannot guess
+    del results["tasks"]["certify"]["result"]["metric_per_query"]["certify.crq@10"]
+    c = evaluate_gate(gate_of({"check": "delta(certify.crq@10) >= -0.1", "paired": {"test": "t"}}), results, baseline=base).conditions[0]
+    assert c.outcome == "ERROR" and "records no per-query values" in c.message
+
+
+def test_dotted_names_round_trip_through_the_gate(results):
+    """A dataset named with a dot gets a quoted segment; the gate reads it back."""
+    results["metrics"]['t3.gap["my.data"]'] = 0.02
+    assert outcome(results, 't3.gap["my.data"] <= 0.05').outcome == "PASS"
+    assert outcome(results, "t3.gap['my.data'] <= 0.05").outcome == "PASS"  # single quotes: same key
+    c = outcome(results, "t3.gap.my.data <= 0.05")  # unquoted: another key, with a hint
+    assert c.outcome == "ERROR" and 'did you mean t3.gap["my.data"]' in c.message
+    results["metrics"]['t3.gap["a >= b"]'] = 0.5
+    assert outcome(results, 't3.gap["a >= b"] >= 0.5').outcome == "PASS"
 
 
 # --- outputs ---------------------------------------------------------------------------------------

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from robustrank.metrics import evaluate
-from robustrank.stats import bootstrap_ci, correct_pvalues, paired_comparison, summarize, worst_mean
+from robustrank.stats import (
+    bootstrap_ci,
+    correct_pvalues,
+    paired_comparison,
+    summarize,
+    worst_mean,
+)
 
 
 def test_evaluate_hand_checked():

@@ -8,6 +8,7 @@ import pytest
 
 from robustrank.audit import run_audit
 from robustrank.config import load_config
+from robustrank.results import pivot, select_values, task_records
 
 
 @pytest.fixture()
@@ -49,12 +50,15 @@ def test_t2_and_t3(ood_config, tmp_path):
     assert set(r["variations"]) == {"typo", "synonym", "stopword_drop", "shuffle"}
     typo = r["variations"]["typo"]
     assert typo["changed_queries"] == 4
-    for q, v in typo["variants"].items():
+    for v in typo["variants"].values():
         assert v["text"] != v["original"] and v["edits"]
     row = typo["measures"]["nDCG@10"]
     for s in ("neural", "bm25"):
-        assert row[s]["original_mean"] == pytest.approx(sum(r["original_per_query"][s]["nDCG@10"].values()) / 4)
-        assert row[s]["perturbed_mean"] == pytest.approx(sum(typo["per_query"]["nDCG@10"][s].values()) / 4)
+        original = select_values(task_records(r), {"system": s, "measure": "nDCG@10", "variation": None})
+        perturbed = select_values(task_records(r), {"system": s, "measure": "nDCG@10", "variation": "typo"})
+        assert len(original) == len(perturbed) == 4
+        assert row[s]["original_mean"] == pytest.approx(sum(original.values()) / 4)
+        assert row[s]["perturbed_mean"] == pytest.approx(sum(perturbed.values()) / 4)
         assert row[s]["drop"] == pytest.approx(row[s]["original_mean"] - row[s]["perturbed_mean"])
         if row[s]["t_pvalue"] is not None:
             assert row[s]["p_corrected"] >= row[s]["t_pvalue"]
@@ -74,6 +78,11 @@ def test_t2_and_t3(ood_config, tmp_path):
     assert other["shift"]["neural_relative_drop"] == pytest.approx(0)
     assert other["shift"]["gap"] == pytest.approx(0)
     assert t3["result"]["gap"]["other"] == pytest.approx(0)
+    # T3's long records: the in-domain collection and each good OOD collection, none for the errored one
+    by_dataset = pivot(task_records(t3["result"]), "dataset", "system", "measure")
+    assert set(by_dataset) == {t3["result"]["in_domain"]["dataset"], "other"}
+    assert by_dataset["other"]["neural"]["nDCG@10"] == by_dataset[t3["result"]["in_domain"]["dataset"]]["neural"]["nDCG@10"]
+    assert results["metrics"]["t3.other.nDCG@10.gap"] == other["shift"]["gap"] and results["metrics"]["t3.gap.other"] == other["shift"]["gap"]
     html = (path.parent / "report.html").read_text()
     assert "T2 — Unseen query variations" in html and "T3 — Unseen domains" in html
     assert f"{row['neural']['perturbed_mean']:.3f}" in html
@@ -95,7 +104,8 @@ tasks:
     results, _ = run_audit(load_config(p), out_dir=tmp_path / "o", progress=False, render_html=False)
     v = results["tasks"]["t2"]["result"]["variations"]["stopword_drop"]
     assert v["variants"]["q2"]["text"] == "" and v["empty_variants"] == 1
-    assert v["per_query"]["nDCG@10"]["neural"]["q2"] == 0.0
+    records = task_records(results["tasks"]["t2"]["result"])
+    assert select_values(records, {"variation": "stopword_drop", "system": "neural", "measure": "nDCG@10"})["q2"] == 0.0
     assert v["measures"]["nDCG@10"]["neural"]["n"] == 4
 
 

@@ -98,7 +98,11 @@ def _pat(env, tiny_cross_encoder, **kw):
 
 
 def test_imitation_pairs_and_overlap_measures():
-    from robustrank_attacks.imitation import build_imitation_pairs, rank_biased_overlap, top_k_overlap
+    from robustrank_attacks.imitation import (
+        build_imitation_pairs,
+        rank_biased_overlap,
+        top_k_overlap,
+    )
 
     docs = {f"d{i}": f"text {i}" for i in range(40)}
     rankings = {"q": [(f"d{i}", None) for i in range(40)]}

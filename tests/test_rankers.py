@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from robustrank.errors import ModelNotFoundError
-from robustrank.rankers import CachedRanker, SupportsGradients, SupportsPairs, SupportsTokenizer, rank, score_pairs
+from robustrank.rankers import (
+    CachedRanker,
+    SupportsGradients,
+    SupportsPairs,
+    SupportsTokenizer,
+    rank,
+    score_pairs,
+)
 from robustrank.rankers.resolve import resolve_model
 
 DOCS = ["microwave measurement of liquids", "transistor amplifiers noise at high frequencies", "a computer", ""]

@@ -10,12 +10,10 @@ from html.parser import HTMLParser
 
 import pytest
 from click.testing import CliRunner
+from conftest import FULL_RESULTS as FULL
 
 from robustrank.cli import main
-from robustrank.report import render_html
-from robustrank.report import plots
-
-from conftest import FULL_RESULTS as FULL
+from robustrank.report import plots, render_compliance_html, render_html
 
 
 @pytest.fixture(scope="module")
@@ -178,9 +176,12 @@ def test_minimal_results_render(results):
     small["config"]["gate"] = {"conditions": []}
     html = render_html(small)
     assert "T1 — I.I.D." in html and "T2 —" not in html and html.count("<svg") == 1
-    small["tasks"]["fairness"] = {"status": "ok", "title": "A plugin task", "duration_s": 1.0, "result": {"metrics": {"parity": 0.8125}}}
-    html = render_html(small, figures=False)
-    assert "fairness.parity" in html and "0.8125" in html
+    small["tasks"]["fairness"] = {"status": "ok", "title": "A plugin task", "duration_s": 1.0, "result": {
+        "metrics": {"fairness.parity": 0.8125},
+        "per_query": [{"query_id": "q1", "system": "neural", "measure": "parity", "value": 0.5}]}}
+    html = render_html(small, figures=False)  # not installed here: the generic section
+    assert "fairness.parity" in html and "0.8125" in html and "ships no report fragment" in html
+    assert "1 per-query records over 1 queries" in html
     broken = copy.deepcopy(results)
     broken["tasks"]["t3"]["result"]["domains"]["cisi"] = {"status": "error", "error": "ValueError: no judged queries"}
     html = render_html(broken, figures=False)
@@ -196,20 +197,67 @@ def test_report_cli(tmp_path):
     assert res.exit_code == 0 and "Robustness audit record" in (tmp_path / "c.html").read_text()
 
 
-def test_missing_fields_render_blank_with_notice(results, caplog):
+def test_missing_fields_fall_back_to_the_generic_section(results, caplog):
+    """A fragment that meets a result without a field it uses costs that section only: it is
+    replaced by the generic section (status, metrics) with a visible notice naming the field."""
     partial = copy.deepcopy(results)
     del partial["tasks"]["t4"]["result"]["target_protocol"]
-    del partial["tasks"]["certify"]["result"]["crq"]
-    html = render_html(partial)
-    assert "missing from results.json" in html and "target_protocol" in html
-    assert "T4 — Adversarial attacks" in html and "Certification" in html
-    assert "lacks fields" in caplog.text
-    assert "missing from results.json" not in render_html(results, figures=False)
+    html = render_html(partial, figures=False)
+    assert "could not render the result" in html and "target_protocol" in html
+    assert "T4 — Adversarial attacks" not in html and "t4 — Adversarial robustness (T4)" in html
+    assert "t4.prada_wu_2023.success_rate" in html  # the generic section lists the task's metrics
+    assert "Certification — certified top-K" in html and "T1 — I.I.D." in html  # the others are untouched
+    assert "could not render its result" in caplog.text
+    assert "could not render the result" not in render_html(results, figures=False)
 
 
 def test_unrenderable_section_is_reported_not_fatal(results):
     broken = copy.deepcopy(results)
     broken["tasks"]["t1"]["result"] = {"metrics": {}}  # no measures at all
     html = render_html(broken, figures=False)
-    assert "result not renderable by this report version" in html
+    assert "could not render the result" in html
     assert "T2 — Unseen query" in html  # the other sections still render
+    compliance = render_compliance_html(_without(results, "t4", "target_protocol"), evaluate_policy=False)
+    assert "Task t4: this section could not be rendered" in compliance and "Certification" in compliance
+
+
+def _without(results, task, field):
+    out = copy.deepcopy(results)
+    del out["tasks"][task]["result"][field]
+    return out
+
+
+def test_sections_come_from_the_task_classes(results, monkeypatch):
+    """The page knows no task: a task's section is its class's fragment, found through the registry."""
+    from robustrank.report import view
+    from robustrank.tasks.iid import IIDTask
+
+    page = render_html(results, figures=False)
+    assert "T1 — I.I.D." in page
+    real = view.task_class
+
+    class Bare:  # the same task key, a class without report hooks
+        pass
+
+    monkeypatch.setattr(view, "task_class", lambda key: Bare if key == "t1" else real(key))
+    bare = render_html(results, figures=False)
+    assert "T1 — I.I.D." not in bare and "t1 — I.I.D. performance variance" in bare and "ships no report fragment" in bare
+    assert "t1.nDCG@10.mean" in bare and "T2 — Unseen query" in bare
+    assert IIDTask.report_fragment == "templates/t1.html.j2"
+
+
+def test_certify_section_reads_its_defences_and_the_t4_join_generically(results):
+    """Defences render by what they report (effectiveness / detection), under any name; a screen
+    that used T4's adversarial documents shows its rate per T4 attack and says so."""
+    joined = copy.deepcopy(results)
+    cert = joined["tasks"]["certify"]["result"]
+    cert["defenses"]["my_screen"] = {"role": "screen", "threshold": 99.5, "false_positive_rate": 0.0625, "source": "t4",
+                                     "detection_rate": {"prada_wu_2023": 0.8125}, "n_adversarial": {"prada_wu_2023": 16},
+                                     "originals_flagged_rate": {"prada_wu_2023": 0.1875}}
+    cert["defenses"]["broken"] = {"status": "error", "error": "ValueError: <no docs>"}
+    html = render_html(joined, figures=False, evaluate_policy=False)
+    section = html[html.index('id="task-certify"'):]
+    assert "my_screen (threshold 99.5, FPR 6.2%)" in section and "81.2%" in section and "18.8%" in section
+    assert "(n=16)" in section and "those of task t4 in this audit" in section
+    assert "broken" in section and "ValueError: &lt;no docs&gt;" in section
+    assert "certdr_wu_2022 (200 samples)" in section  # the fixture's ranker defence, unchanged

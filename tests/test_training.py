@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
-from robustrank.training import PairwiseExample, TrainingConfig, train_pairwise_cross_encoder
+from robustrank.adversarial.training import (
+    PairwiseExample,
+    TrainingConfig,
+    train_pairwise_cross_encoder,
+)
 
 
 def test_training_learns_preferences_and_is_cached(tmp_path, tiny_bi_encoder):

@@ -16,8 +16,16 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from robustrank.api import AttackOutcome, AttackTarget, Budget, Edit, StrictModel, VictimOracle, apply_edits, document_words
-
+from robustrank.api import (
+    AttackOutcome,
+    AttackTarget,
+    Budget,
+    Edit,
+    StrictModel,
+    VictimOracle,
+    apply_edits,
+    document_words,
+)
 from robustrank_attacks._common import substitutable_words, word_limit
 
 __all__ = ["RandomSubstitution"]

@@ -82,7 +82,13 @@ from robustrank.api import (
     train_pairwise_cross_encoder,
     words,
 )
-from robustrank_attacks.triggers import TriggerAttackBase, TriggerOptions, insert_trigger, whole_word_vocabulary
+from robustrank_attacks.imitation import ImitationModel, build_imitation_pairs, fidelity
+from robustrank_attacks.triggers import (
+    TriggerAttackBase,
+    TriggerOptions,
+    insert_trigger,
+    whole_word_vocabulary,
+)
 
 __all__ = ["PATAttack", "PATOptions"]
 
@@ -153,7 +159,6 @@ class PATAttack(TriggerAttackBase):
         """Imitate the victim from its rankings, measure fidelity, set up trigger search."""
         import torch
 
-        from robustrank_attacks.imitation import ImitationModel, build_imitation_pairs, fidelity
 
         t0 = time.perf_counter()
         super().prepare(env)

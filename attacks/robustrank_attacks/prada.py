@@ -64,7 +64,6 @@ from robustrank.api import (
     document_words,
     train_pairwise_cross_encoder,
 )
-
 from robustrank_attacks._common import positions_of, substitutable_words, word_limit
 
 __all__ = ["PradaAttack", "build_triples"]

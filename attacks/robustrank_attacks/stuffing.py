@@ -18,8 +18,17 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from robustrank.api import AttackOutcome, AttackTarget, Budget, StrictModel, VictimOracle, apply_edits, document_words, query_terms, stuffing_edits
-
+from robustrank.api import (
+    AttackOutcome,
+    AttackTarget,
+    Budget,
+    StrictModel,
+    VictimOracle,
+    apply_edits,
+    document_words,
+    query_terms,
+    stuffing_edits,
+)
 from robustrank_attacks._common import word_limit
 
 __all__ = ["KeywordStuffing"]

@@ -35,8 +35,16 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from robustrank.api import AttackOutcome, AttackTarget, Budget, StrictModel, VictimOracle, diff_edits, document_words, stopwords
-
+from robustrank.api import (
+    AttackOutcome,
+    AttackTarget,
+    Budget,
+    StrictModel,
+    VictimOracle,
+    diff_edits,
+    document_words,
+    stopwords,
+)
 from robustrank_attacks._common import substitutable_words, word_limit
 
 __all__ = ["TextAttackBridge", "offline_textattack"]

@@ -8,7 +8,7 @@ module holds what every trigger attack shares:
   budget's word limit;
 * one optional rank check of the final text on the victim, through the
   :class:`~robustrank.api.VictimOracle` only;
-* the trigger's perplexity under an n-gram LM of the collection (:mod:`._fluency`);
+* the trigger's perplexity under an n-gram LM of the collection (``robustrank.api.NgramLM``);
 * an inline tf-idf stuffing ("spamicity") score and whether it flags the document.
 
 Spamicity (our own simple detector, standing in for a defence plugin): the share of a
@@ -44,7 +44,10 @@ from robustrank.api import (
     StrictModel,
     VictimOracle,
     bm25_tokenize,
+    document_words,
+    resolve_model,
     stopwords,
+    train_ngram_lm,
     words,
 )
 
@@ -192,7 +195,6 @@ class TriggerAttackBase:
 
     def prepare(self, env: AttackEnvironment) -> None:
         """Fit the collection LM and calibrate the stuffing detector."""
-        from robustrank_attacks._fluency import train_ngram_lm
 
         self.documents = env.documents
         self.lm = train_ngram_lm(env.documents.values(), order=self.options.lm_order)
@@ -201,13 +203,13 @@ class TriggerAttackBase:
     def summary(self) -> dict[str, Any]:
         """Settings of the shared parts, for results.json (``prepare``)."""
         return {
-            "fluency_lm": self.lm.info() if self.lm is not None else None,
+            "fluency_lm": self.lm.info if self.lm is not None else None,
             "spam_detector": self.spam.info() if self.spam is not None else None,
         }
 
     def trigger_budget(self, target: AttackTarget, budget: Budget) -> int:
         """Trigger length allowed on this target: the option, capped by the budget's word limit."""
-        limit = budget.word_limit(len(target.text.split()))
+        limit = budget.word_limit(len(document_words(target.text)))
         n = self.options.trigger_length
         return n if limit is None else max(0, min(n, limit))
 
@@ -220,7 +222,7 @@ class TriggerAttackBase:
         info["position"] = self.options.position
         if self.lm is not None:
             ppl = self.lm.perplexity(list(trigger))
-            info["trigger_perplexity"] = ppl if math.isfinite(ppl) else None
+            info["trigger_perplexity"] = ppl
         if self.spam is not None:
             info["spamicity"] = self.spam.score(target.query, text)
             info["spamicity_original"] = self.spam.score(target.query, target.text)
@@ -242,7 +244,6 @@ class RandomTrigger(TriggerAttackBase):
         """Fit LM and detector; read the vocabulary of ``vocab_model``'s tokenizer."""
         from transformers import AutoTokenizer
 
-        from robustrank.api import resolve_model
 
         super().prepare(env)
         tok = AutoTokenizer.from_pretrained(resolve_model(self.options.vocab_model), local_files_only=True)

@@ -4,17 +4,17 @@ Word-substitution attacks (PRADA) make text less fluent; keyword stuffing and tr
 repeat query terms. ``StuffingDetector`` scores each document with two features, learned from
 clean collection documents:
 
-* **perplexity**: log per-word perplexity under an interpolated Witten-Bell n-gram model
-  (``nltk.lm.WittenBellInterpolated``, order 3 by default; words seen fewer than 2 times in
-  training map to ``<UNK>``). Witten-Bell rather than Kneser-Ney because nltk's Kneser-Ney
-  scoring is ~300x slower (measured: 33 s vs 0.1 s for 200 vaswani abstracts), and the choice
-  matters little for ranking documents by fluency;
+* **perplexity**: log per-word perplexity under the suite's n-gram language model
+  (``robustrank.api.NgramLM``: interpolated Witten-Bell, order 3 by default, the same model and
+  conventions as T4's fluency measure and PAT);
 * **stuffing**: the largest share of one content term (non-stopword) among the content tokens.
 
 Each feature is standardised robustly on held-out clean documents (median and 1.4826 x MAD, so
 the z-score of a normal feature has unit scale); the anomaly score is the larger of the two
 z-scores, and the threshold is its ``quantile`` on the held-out clean documents (nominal
 false-positive rate 1 - quantile; the certify task measures it on further clean documents).
+The train/calibration split is drawn from the seed the audit routes to the defence
+(``fit(texts, seed=...)``); the detector has no seed of its own.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from robustrank.api import StrictModel, stopwords, words
+from robustrank.api import NgramLM, StrictModel, stopwords, words
 
 __all__ = ["StuffingDetector"]
 
@@ -41,7 +41,6 @@ class DetectorOptions(StrictModel):
     unk_cutoff: int = Field(2, ge=1, description="Training words seen fewer times map to <UNK>.")
     calibration_share: float = Field(0.25, gt=0, lt=1, description="Share of fit() texts held out to standardise and set the threshold.")
     quantile: float = Field(0.95, gt=0.5, lt=1, description="Threshold = this quantile of held-out clean anomaly scores.")
-    seed: int = Field(0, description="Seed of the train/calibration split.")
 
 
 def _stuffing(tokens: list[str], stop: frozenset[str]) -> float:
@@ -69,39 +68,33 @@ class StuffingDetector:
         self._scale = np.ones(2)
 
     def _features(self, texts: Sequence[str]) -> np.ndarray:
-        from nltk.lm.preprocessing import pad_both_ends
-        from nltk.util import ngrams
-
-        n = self.options.order
         stop = stopwords()
         out = np.zeros((len(texts), 2))
         for i, text in enumerate(texts):
             toks = words(text)
-            grams = list(ngrams(pad_both_ends(toks, n=n), n)) if toks else []
-            out[i, 0] = float(np.log(self._lm.perplexity(grams))) if grams else 0.0
+            ppl = self._lm.perplexity(toks) if toks else None
+            out[i, 0] = float(np.log(ppl)) if ppl else 0.0
             out[i, 1] = _stuffing(toks, stop)
         return out
 
-    def fit(self, texts: Sequence[str]) -> None:
+    def fit(self, texts: Sequence[str], *, seed: int) -> None:
         """Train the language model and calibrate the threshold on clean texts.
+
+        Args:
+            texts: Clean documents.
+            seed: Seed of the train/calibration split (routed from the audit seed).
 
         Raises:
             ValueError: With fewer than 4 texts.
         """
-        from nltk.lm import Vocabulary, WittenBellInterpolated
-        from nltk.lm.preprocessing import padded_everygram_pipeline
-
         if len(texts) < 4:
             raise ValueError("the detector needs at least 4 clean texts")
         opt = self.options
-        order = np.random.default_rng(opt.seed).permutation(len(texts))
+        order = np.random.default_rng(seed).permutation(len(texts))
         n_cal = min(len(texts) - 1, max(2, int(round(opt.calibration_share * len(texts)))))
         cal = [texts[i] for i in order[:n_cal]]
-        train = [words(texts[i]) for i in order[n_cal:]]
-        grams, vocab = padded_everygram_pipeline(opt.order, train)
-        lm = WittenBellInterpolated(opt.order, vocabulary=Vocabulary(unk_cutoff=opt.unk_cutoff))
-        lm.fit(grams, vocab)
-        self._lm = lm
+        train = [texts[i] for i in order[n_cal:]]
+        self._lm = NgramLM(train, order=opt.order, unk_cutoff=opt.unk_cutoff)
         feats = self._features(cal)
         self._center = np.median(feats, axis=0)
         mad = np.median(np.abs(feats - self._center), axis=0) * 1.4826

@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from robustrank.rankers.base import score_pairs
+
 __all__ = ["ScoreMap", "ScoreMapName", "apply_score_map", "fit_calibrated_map", "mapped_scorer", "resolve_score_map"]
 
 ScoreMapName = Literal["auto", "cosine_affine", "sigmoid", "identity", "calibrated"]
@@ -124,7 +126,6 @@ def mapped_scorer(ranker: Any, name: str | ScoreMap) -> Callable[[Any], np.ndarr
         ranker: The ranker.
         name: A map name (``auto`` resolved for the ranker) or a fitted :class:`ScoreMap`.
     """
-    from robustrank.rankers.base import score_pairs
 
     fixed = name if isinstance(name, ScoreMap) else ScoreMap(resolve_score_map(name, ranker))
     if fixed.kind == "calibrated":

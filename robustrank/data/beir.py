@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from robustrank.data.collection import Collection
-from robustrank.data.io import find_file, iter_jsonl, iter_lines
+from robustrank.data.io import check_relevance, find_file, iter_jsonl, iter_lines
 from robustrank.errors import DataError
 from robustrank.records import Document, Query
 
@@ -65,11 +65,10 @@ def read_qrels_tsv(path: Path, queries: dict[str, Query]) -> dict[str, dict[str,
         qid, did, rel = cols[0].strip(), cols[1].strip(), cols[2].strip()
         if lineno == 1 and not _is_int(rel):
             continue  # header
-        if not _is_int(rel):
-            raise DataError(f"{path}:{lineno}: relevance {rel!r} is not an integer")
+        relevance = check_relevance(path, lineno, rel)
         if qid not in queries:
             raise DataError(f"{path}:{lineno}: query id {qid!r} is not in the queries file")
-        qrels.setdefault(qid, {})[did] = int(rel)
+        qrels.setdefault(qid, {})[did] = relevance
     return qrels
 
 

@@ -6,8 +6,12 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from robustrank.config import DatasetConfig
+from robustrank.config.data import DatasetConfig
+from robustrank.data.beir import load_beir
 from robustrank.data.collection import Collection
+from robustrank.data.irds import load_irds
+from robustrank.data.trec import load_trec
+from robustrank.errors import DataError
 
 __all__ = ["load_dataset"]
 
@@ -29,17 +33,16 @@ def load_dataset(cfg: DatasetConfig, resolve: Callable[[str], Path] = Path) -> C
     """
     name = cfg.display_name
     if cfg.format == "beir":
-        from robustrank.data.beir import load_beir
 
         coll = load_beir(resolve(cfg.path), name=name, split=cfg.split)
     elif cfg.format == "trec":
-        from robustrank.data.trec import load_trec
 
         coll = load_trec(resolve(cfg.corpus), resolve(cfg.topics), resolve(cfg.qrels), name=name)
     else:
-        from robustrank.data.irds import load_irds
 
         coll = load_irds(cfg.id, name=name)
+    if not coll.judged_query_ids():
+        raise DataError(f"{name}: no query has a relevance judgment (qrels: {coll.files[-1] if coll.files else coll.source}); nothing to evaluate")
     missing = sum(1 for q in coll.qrels.values() for d in q if d not in coll.documents)
     if missing:
         log.warning("%s: %d judged document ids are not in the corpus", name, missing)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from robustrank.data.beir import read_corpus_jsonl
 from robustrank.data.collection import Collection
-from robustrank.data.io import iter_lines, open_text
+from robustrank.data.io import check_relevance, iter_lines, read_all_text
 from robustrank.errors import DataError
+from robustrank.ranked import sort_ranked
 from robustrank.records import Document, Query, ScoredDoc
 
 __all__ = ["read_trec_topics", "read_trec_qrels", "read_trec_run", "read_corpus", "load_trec"]
@@ -38,12 +39,9 @@ def read_corpus(path: Path) -> dict[str, Document]:
 
 def read_trec_topics(path: Path) -> dict[str, Query]:
     """Read topics as TSV (``query_id<TAB>text``) or a classic TREC ``<top>`` file (title field)."""
-    with open_text(path) as fh:
-        head = fh.read(4096)
+    text = read_all_text(path)
     queries: dict[str, Query] = {}
-    if "<top>" in head.lower():
-        with open_text(path) as fh:
-            text = fh.read()
+    if "<top>" in text[:4096].lower():
         for block in _TOP_RE.findall(text):
             num, title = _NUM_RE.search(block), _TITLE_RE.search(block)
             if not num or not title:
@@ -71,10 +69,7 @@ def read_trec_qrels(path: Path, queries: dict[str, Query] | None = None) -> dict
         if len(cols) != 4:
             raise DataError(f"{path}:{lineno}: expected 4 columns (query_id iter doc_id relevance), got {len(cols)}")
         qid, _, did, rel = cols
-        try:
-            relevance = int(rel)
-        except ValueError:
-            raise DataError(f"{path}:{lineno}: relevance {rel!r} is not an integer") from None
+        relevance = check_relevance(path, lineno, rel)
         if queries is not None and qid not in queries:
             raise DataError(f"{path}:{lineno}: query id {qid!r} is not in the topics")
         qrels.setdefault(qid, {})[did] = relevance
@@ -82,7 +77,8 @@ def read_trec_qrels(path: Path, queries: dict[str, Query] | None = None) -> dict
 
 
 def read_trec_run(path: Path) -> dict[str, list[ScoredDoc]]:
-    """Read a TREC run (``query_id Q0 doc_id rank score tag``); lists sorted by score, best first."""
+    """Read a TREC run (``query_id Q0 doc_id rank score tag``); lists sorted by score, best first
+    (ties by doc_id descending, as trec_eval evaluates them)."""
     run: dict[str, list[ScoredDoc]] = {}
     for lineno, line in iter_lines(path):
         cols = line.split()
@@ -93,8 +89,10 @@ def read_trec_run(path: Path) -> dict[str, list[ScoredDoc]]:
         except ValueError:
             raise DataError(f"{path}:{lineno}: score {cols[4]!r} is not a number") from None
         run.setdefault(cols[0], []).append(ScoredDoc(cols[0], cols[2], score))
+
     for qid in run:
-        run[qid].sort(key=lambda s: (-s.score, s.doc_id))
+        order = {d: i for i, (d, _) in enumerate(sort_ranked((s.doc_id, s.score) for s in run[qid]))}
+        run[qid].sort(key=lambda s: order[s.doc_id])
     return run
 
 

@@ -15,7 +15,8 @@ failed, else ``WARN`` when anything warned (or errored tolerantly), else ``PASS`
 0 for PASS/WARN, 1 for FAIL/ERROR (2 is reserved for usage and input errors).
 
 Paired regression test (``paired:`` on a ``delta`` condition): the per-query values of both
-runs are matched by query id and the differences ``d = current − baseline`` tested one-sided
+runs (the long records the metric's task names in ``metric_per_query``, see
+:mod:`robustrank.gate.paired`) are matched by query id and the differences ``d = current − baseline`` tested one-sided
 against the bound: for ``delta >= c`` the alternative is ``mean(d) < c`` (a regression beyond
 the allowed drop), for ``delta <= c`` it is ``mean(d) > c``. The condition is violated (FAIL or
 WARN by severity) only when that test rejects at ``alpha``; a point violation that is not
@@ -30,12 +31,12 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
-from robustrank.config_gate import ConditionSpec, GateConfig
-from robustrank.gate.expr import Condition, Resolved, parse_condition, parse_ref, resolve, task_of
+from robustrank.config.gate import ConditionSpec, GateConfig
+from robustrank.gate.expr import Condition, Resolved, parse_condition, resolve, task_of
+from robustrank.gate.paired import paired_test
 
 __all__ = ["ConditionResult", "GateResult", "OUTCOMES", "evaluate_gate", "results_digest"]
 
@@ -115,72 +116,13 @@ def _baseline_notes(results: dict[str, Any], baseline: dict[str, Any]) -> tuple[
             data_differ = True
     for name in sorted(set(cur) ^ set(old)):
         notes.append(f"dataset {name} is only in {'this run' if name in cur else 'the baseline'}")
+        data_differ = True  # another dataset (not merely another version of the same one)
     c_cfg, o_cfg = results.get("config") or {}, baseline.get("config") or {}
     if c_cfg.get("max_queries") != o_cfg.get("max_queries"):
         notes.append(f"max_queries differs: {c_cfg.get('max_queries')} now, {o_cfg.get('max_queries')} in the baseline")
     if c_cfg.get("seed") != o_cfg.get("seed"):
         notes.append(f"seed differs: {c_cfg.get('seed')} now, {o_cfg.get('seed')} in the baseline")
     return notes, data_differ
-
-
-def _per_query_path(cond: Condition, spec: ConditionSpec) -> tuple[str | int, ...] | None:
-    if spec.paired and spec.paired.per_query:
-        return parse_ref(spec.paired.per_query).path
-    if cond.ref.is_metric and cond.ref.text.startswith("t1."):
-        rest = cond.ref.text[3:]
-        for suffix, system in ((".bm25_mean", "bm25"), (".mean", "neural")):
-            if rest.endswith(suffix):
-                return ("tasks", "t1", "result", "per_query", system, rest[: -len(suffix)])
-    return None
-
-
-def _paired_test(cond: Condition, spec: ConditionSpec, results: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
-    """One-sided paired test of the per-query differences against the bound (see module doc)."""
-    import numpy as np
-    from scipy import stats
-
-    from robustrank.gate.expr import Ref
-
-    path = _per_query_path(cond, spec)
-    if path is None:
-        raise LookupError("no per-query values for this metric; set paired.per_query to their JSON path")
-    ref = Ref("$." + ".".join(map(str, path)), path)
-    cur, old = resolve_mapping(results, ref), resolve_mapping(baseline, ref)
-    common = sorted(set(cur) & set(old))
-    if len(common) < 2:
-        raise LookupError(f"fewer than 2 queries shared with the baseline at {ref.text}")
-    d = np.array([float(cur[q]) - float(old[q]) for q in common]) - float(cond.value)
-    alternative = "less" if cond.op in (">=", ">") else "greater"
-    if spec.paired.test == "t":
-        if np.allclose(d, d[0]):
-            p = 0.0 if (d[0] < 0 if alternative == "less" else d[0] > 0) else 1.0
-        else:
-            p = float(stats.ttest_1samp(d, 0.0, alternative=alternative).pvalue)
-    else:
-        if np.all(d == 0):
-            p = 1.0
-        else:
-            p = float(stats.wilcoxon(d, alternative=alternative, zero_method="wilcox").pvalue)
-    return {
-        "test": "one-sided paired t-test" if spec.paired.test == "t" else "one-sided Wilcoxon signed-rank",
-        "alternative": f"mean(current - baseline) {'<' if alternative == 'less' else '>'} {cond.value:g}",
-        "n_queries": len(common),
-        "mean_difference": float(np.mean(d + float(cond.value))),
-        "p_value": p,
-        "alpha": spec.paired.alpha,
-        "significant": p < spec.paired.alpha,
-        "per_query_path": ref.text,
-    }
-
-
-def resolve_mapping(doc: dict[str, Any], ref: Any) -> dict[str, Any]:
-    """A {query_id: number} mapping at a JSON path (LookupError when absent)."""
-    from robustrank.gate.expr import _walk
-
-    found = _walk(doc, ref.path)
-    if not found.ok or not isinstance(found.value, dict):
-        raise LookupError(found.error or f"{ref.text} is not a mapping of per-query values")
-    return {q: v for q, v in found.value.items() if isinstance(v, (int, float)) and math.isfinite(v)}
 
 
 def _number(r: Resolved, cond: Condition) -> Resolved:
@@ -224,7 +166,7 @@ def _evaluate_one(spec: ConditionSpec, gate: GateConfig, results: dict[str, Any]
             return ConditionResult(outcome="PASS", counts_as_failure=False, message=f"delta {_fmt(delta, signed=True)} {cond.op} {_fmt(cond.value)}", **base, **values)
         return violated(f"delta {_fmt(delta, signed=True)} ({_fmt(old.value)} → {_fmt(cur.value)}) is not {cond.op} {_fmt(cond.value)}", **values)
     try:
-        test = _paired_test(cond, spec, results, baseline)
+        test = paired_test(cond, spec, results, baseline)
     except LookupError as exc:
         return error(f"paired test: {exc}", **values)
     p = f"{test['test']} p={test['p_value']:.3g} (n={test['n_queries']}, alpha={test['alpha']:g})"
@@ -272,7 +214,7 @@ def evaluate_gate(
     if baseline is not None:
         notes, data_differ = _baseline_notes(results, baseline)
         if data_differ and gate.require_same_data:
-            baseline_problem = "baseline was run on different data (gate.require_same_data)"
+            baseline_problem = "baseline was run on different data (gate.require_same_data): " + "; ".join(n for n in notes if n.startswith("dataset"))
     conditions = tuple(_evaluate_one(spec, gate, results, baseline, baseline_problem) for spec in gate.conditions)
     if any(c.outcome == "ERROR" and c.counts_as_failure for c in conditions):
         outcome = "ERROR"

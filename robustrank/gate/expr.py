@@ -6,12 +6,19 @@ Grammar (one condition per string)::
     operand   := ref | "delta(" ref ")"
     OP        := ">=" | "<=" | ">" | "<" | "==" | "!="
     literal   := number | "true" | "false" | quoted string
-    ref       := metric key            e.g. t1.nDCG@10.mean, t4.prada_wu_2023.success_rate, certify.crq@10
+    ref       := metric key            e.g. t1.nDCG@10.mean, t4.prada_wu_2023.success_rate, certify.crq@10,
+                                       t3.gap["my.data"]
                | "$." JSON path        e.g. $.tasks.t1.result.n_queries, $.tasks.t3.result.domains["my.data"].n_queries
 
-A metric key is looked up verbatim in ``results["metrics"]`` (the flat ``<task>.<name>`` union
-every task reports). A JSON path walks the document: ``.name`` segments, ``["quoted name"]`` for
-names with dots or spaces, ``[N]`` for list items. ``delta(ref)`` is current minus baseline.
+A metric key is the string form of :class:`robustrank.results.MetricKey` (a segment with a dot,
+space or operator is written ``["quoted"]``); it is parsed, written in canonical form and looked
+up in ``results["metrics"]`` (the union every task reports). A JSON path walks the document:
+``.name`` segments, ``["quoted name"]`` for names with dots or spaces, ``[N]`` for list items.
+``delta(ref)`` is current minus baseline.
+
+A condition is at most :data:`MAX_CONDITION_LENGTH` characters and is split at its first
+operator outside quotes by one linear scan (no backtracking regex), so a hostile policy or a
+tampered results.json cannot make parsing slow.
 """
 
 from __future__ import annotations
@@ -23,11 +30,13 @@ import math
 import re
 from typing import Any
 
+from robustrank.results.keys import MetricKey
+
 __all__ = ["Condition", "Ref", "Resolved", "parse_condition", "parse_ref", "resolve", "task_of"]
 
 _OPS = (">=", "<=", "==", "!=", ">", "<")
-_COND_RE = re.compile(r"^\s*(?P<lhs>.+?)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<rhs>.+?)\s*$")
-_DELTA_RE = re.compile(r"^delta\(\s*(?P<ref>.+?)\s*\)$")
+MAX_CONDITION_LENGTH = 1000
+"""Longest condition string accepted (a condition is one short line)."""
 _SEGMENT_RE = re.compile(r"""\.(?P<name>[^.\[\]"']+)|\[(?P<index>-?\d+)\]|\[(?P<q>["'])(?P<quoted>.*?)(?P=q)\]""")
 
 
@@ -79,9 +88,10 @@ def parse_ref(text: str) -> Ref:
     if not text:
         raise ValueError("empty reference")
     if not text.startswith("$"):
-        if any(c.isspace() for c in text) or "(" in text:
-            raise ValueError(f"{text!r} is not a metric key (keys have no spaces; JSON paths start with '$.')")
-        return Ref(text, None)
+        try:
+            return Ref(str(MetricKey.parse(text)), None)
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a metric key ({exc}); JSON paths start with '$.'") from None
     rest, pos, segments = text[1:], 0, []
     while pos < len(rest):
         m = _SEGMENT_RE.match(rest, pos)
@@ -114,6 +124,29 @@ def _literal(text: str) -> float | bool | str:
     return value
 
 
+def _split_condition(text: str) -> tuple[str, str, str] | None:
+    """Split at the first comparison operator outside quotes, in one linear scan.
+
+    Returns (lhs, op, rhs) stripped, or None when there is no operator or a side is empty.
+    """
+    quote = None
+    for i, c in enumerate(text):
+        if quote:
+            if c == quote:
+                quote = None
+            continue
+        if c in "\"'":
+            quote = c
+        elif c in "<>=!":
+            two = text[i : i + 2]
+            op = two if two in _OPS else (c if c in _OPS else None)
+            if op is None:
+                continue  # a lone '=' or '!' is part of a name
+            lhs, rhs = text[:i].strip(), text[i + len(op) :].strip()
+            return (lhs, op, rhs) if lhs and rhs else None
+    return None
+
+
 def parse_condition(text: str) -> Condition:
     """Parse ``'<ref> <op> <literal>'`` or ``'delta(<ref>) <op> <number>'``.
 
@@ -122,18 +155,20 @@ def parse_condition(text: str) -> Condition:
     """
     if not isinstance(text, str):
         raise ValueError("a condition is a string such as 't1.nDCG@10.mean >= 0.40'")
-    m = _COND_RE.match(text)
-    if not m:
+    if len(text) > MAX_CONDITION_LENGTH:
+        raise ValueError(f"{text[:40]!r}...: condition longer than {MAX_CONDITION_LENGTH} characters")
+    split = _split_condition(text)
+    if split is None:
         raise ValueError(f"{text!r}: expected '<metric> <op> <value>' with op one of {' '.join(_OPS)}")
-    lhs, op, rhs = m.group("lhs"), m.group("op"), m.group("rhs")
-    dm = _DELTA_RE.match(lhs)
-    ref = parse_ref(dm.group("ref") if dm else lhs)
+    lhs, op, rhs = split
+    is_delta = lhs.startswith("delta(") and lhs.endswith(")")
+    ref = parse_ref(lhs[len("delta(") : -1] if is_delta else lhs)
     value = _literal(rhs)
     if op in ("<", "<=", ">", ">=") and not isinstance(value, float):
         raise ValueError(f"{text!r}: {op} needs a number on the right")
-    if dm and not isinstance(value, float):
+    if is_delta and not isinstance(value, float):
         raise ValueError(f"{text!r}: delta(...) compares with a number")
-    return Condition(text.strip(), ref, bool(dm), op, value)
+    return Condition(text.strip(), ref, is_delta, op, value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +187,7 @@ class Resolved:
 def task_of(ref: Ref) -> str | None:
     """The task key a reference belongs to (first metric segment, or ``$.tasks.<key>``)."""
     if ref.is_metric:
-        return ref.text.split(".", 1)[0]
+        return MetricKey.parse(ref.text).task
     if len(ref.path) >= 2 and ref.path[0] == "tasks" and isinstance(ref.path[1], str):
         return ref.path[1]
     return None
@@ -220,7 +255,7 @@ def resolve(results: dict[str, Any], ref: Ref) -> Resolved:
             task = task_of(ref)
             if task not in (results.get("tasks") or {}):
                 return Resolved(error=f"task {task} did not run in this audit (metric {ref.text} missing)")
-            failed = _failed_parts(results, task, ref.text.split(".")[1:])
+            failed = _failed_parts(results, task, list(MetricKey.parse(ref.text).parts))
             if failed:
                 return Resolved(error=f"metric {ref.text} not reported: {failed}")
             close = difflib.get_close_matches(ref.text, list(metrics), n=3)

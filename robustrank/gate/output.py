@@ -2,15 +2,18 @@
 
 Markdown comes from a jinja2 template; every text from the results (error messages, names) is
 escaped for GitHub-flavoured Markdown, which would otherwise render inline HTML. JUnit XML is
-built with :mod:`xml.etree.ElementTree`, which escapes text and attributes.
+built with :mod:`xml.etree.ElementTree`, which escapes text and attributes; characters XML
+cannot represent at all (control characters) are first replaced by visible escapes.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from robustrank.gate.evaluate import GateResult
+from robustrank.results import write_json_atomic, write_text_atomic
 
 __all__ = ["gate_markdown", "gate_junit", "write_gate_outputs"]
 
@@ -56,10 +59,22 @@ def gate_markdown(gate: GateResult) -> str:
     return env.get_template("gate.md.j2").render(g=gate, icons=icons, counts=gate.counts)
 
 
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(value: Any) -> str:
+    """Text with the characters XML 1.0 cannot hold (control characters, lone surrogates)
+    written as visible ``\\xNN`` / ``\\uNNNN`` escapes, so CI parsers accept the file."""
+    return _XML_BAD.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", str(value))
+
+
 def gate_junit(gate: GateResult) -> str:
     """JUnit XML: one test case per condition; FAIL -> failure, failing ERROR -> error,
-    tolerated ERROR -> skipped, WARN -> passed with the warning in system-out."""
+    tolerated ERROR -> skipped, WARN -> passed with the warning in system-out. Every text is
+    passed through :func:`xml_safe` (control characters cannot appear in XML 1.0 at all)."""
     import xml.etree.ElementTree as ET
+
+    gate = _xml_safe_gate(gate)
 
     counts = gate.counts
     suite = ET.Element("testsuite", {
@@ -89,9 +104,21 @@ def gate_junit(gate: GateResult) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def _xml_safe_gate(gate: GateResult) -> GateResult:
+    import dataclasses
+
+    conds = tuple(
+        dataclasses.replace(c, name=xml_safe(c.name), check=xml_safe(c.check), message=xml_safe(c.message), task=None if c.task is None else xml_safe(c.task))
+        for c in gate.conditions
+    )
+    return dataclasses.replace(
+        gate, conditions=conds, results_name=xml_safe(gate.results_name),
+        baseline_path=None if gate.baseline_path is None else xml_safe(gate.baseline_path),
+    )
+
+
 def write_gate_outputs(gate: GateResult, *, markdown: str | Path | None = None, junit: str | Path | None = None, json_path: str | Path | None = None) -> list[Path]:
     """Write the requested outputs atomically; returns the paths written."""
-    from robustrank.results import write_json_atomic
 
     written = []
     for path, text in ((markdown, gate_markdown), (junit, gate_junit)):
@@ -103,6 +130,5 @@ def write_gate_outputs(gate: GateResult, *, markdown: str | Path | None = None, 
 
 
 def _write_text(path: Path, text: str) -> Path:
-    from robustrank.results import write_text_atomic
 
     return write_text_atomic(path, text)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from robustrank.config_gate import GateConfig
-from robustrank.errors import ConfigError
+from robustrank.config.gate import GateConfig
+from robustrank.errors import ConfigError, format_validation_errors
 from robustrank.gate.evaluate import GateResult, evaluate_gate, results_digest
+from robustrank.results import read_results
+from robustrank.safeyaml import load_yaml_file
 
 __all__ = ["check_results_file", "policy_from_results", "policy_from_yaml"]
 
@@ -39,18 +41,11 @@ def policy_from_yaml(path: str | Path) -> tuple[GateConfig, Path]:
     Raises:
         ConfigError: Unreadable file, YAML error, or invalid policy (with the key path).
     """
-    import yaml
     from pydantic import ValidationError
 
+
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text("utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{p}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    data = load_yaml_file(p)  # UTF-8, no duplicate keys, bounded size/depth/aliases
     if not isinstance(data, dict) or not isinstance(data.get("gate"), dict):
         raise ConfigError(f"{p}: gate: no gate policy in this file")
     try:
@@ -62,7 +57,6 @@ def policy_from_yaml(path: str | Path) -> tuple[GateConfig, Path]:
 
 def _format(source: str, exc: Any) -> str:
     """One line per error: 'file: gate.conditions[0].check: reason' (the config loader's style)."""
-    from robustrank.config import format_validation_errors
 
     return format_validation_errors(source, exc, prefix=("gate",))
 
@@ -83,7 +77,6 @@ def check_results_file(
         DataError: Unreadable results or baseline file.
         ConfigError: Invalid policy, or a policy without conditions (nothing to gate on).
     """
-    from robustrank.results import read_results
 
     results = read_results(results_path)
     if policy_path is not None:

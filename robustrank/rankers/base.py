@@ -18,6 +18,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from robustrank.ranked import sort_ranked
+
 __all__ = [
     "Ranker",
     "SupportsPairs",
@@ -119,7 +121,7 @@ def score_pairs(ranker: Ranker, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
 
 
 def rank(ranker: Ranker, query: str, doc_ids: Sequence[str], texts: Sequence[str]) -> list[tuple[str, float]]:
-    """Rank documents for a query, best first (ties broken by doc_id for determinism).
+    """Rank documents for a query, best first (ties by doc_id descending, the evaluation order).
 
     Args:
         ranker: Any ranker.
@@ -130,5 +132,6 @@ def rank(ranker: Ranker, query: str, doc_ids: Sequence[str], texts: Sequence[str
     Returns:
         (doc_id, score) pairs sorted by descending score.
     """
+
     scores = np.asarray(ranker.score(query, list(texts)), dtype=np.float64)
-    return sorted(zip(doc_ids, scores.tolist()), key=lambda x: (-x[1], x[0]))
+    return sort_ranked(zip(doc_ids, scores.tolist()))

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from robustrank.ranked import sort_ranked
 from robustrank.records import Document
 from robustrank.text import bm25_tokenize
 
@@ -75,16 +76,19 @@ class BM25Ranker:
     def retrieve(self, query: str, depth: int) -> list[tuple[str, float]]:
         """Top-``depth`` (doc_id, score) over the whole collection, best first.
 
-        Documents with score 0 (no query term) are not returned; ties break by doc_id.
+        Documents with score 0 (no query term) are not returned; ties are ordered (and cut at
+        ``depth``) by the evaluation rule of :mod:`robustrank.ranked` (doc_id descending).
         """
+
         q = self._tok(query)
         if not q:
             return []
         scores = self._index.get_scores(q)
         k = min(depth, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        top = np.nonzero(scores >= kth)[0]  # every document tied at the cut competes for it
         hits = [(self.doc_ids[i], float(scores[i])) for i in top if scores[i] > 0]
-        return sorted(hits, key=lambda x: (-x[1], x[0]))
+        return sort_ranked(hits)[:k]
 
     def score(self, query: str, docs: Sequence[str]) -> np.ndarray:
         """BM25 score of arbitrary texts with the collection's idf and average length."""

@@ -26,6 +26,11 @@ def import_object(spec: str, *, key: str = "callable") -> Any:
         obj: Any = importlib.import_module(mod_name)
     except ImportError as exc:
         raise ConfigError(f"{key}: cannot import module {mod_name!r}: {exc}") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the module raised (or called sys.exit) while importing
+        what = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}"
+        raise ConfigError(f"{key}: importing module {mod_name!r} failed: {what}") from None
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)

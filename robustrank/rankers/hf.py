@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from robustrank.errors import ConfigError
 from robustrank.rankers.base import TokenGradients
 from robustrank.rankers.device import resolve_device, resolve_dtype
 from robustrank.rankers.resolve import resolve_model, weights_fingerprint
@@ -32,6 +33,20 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[l
         yield order[start : start + batch_size]
 
 
+def _check_loaded(path: str, model: Any, info: dict[str, Any]) -> None:
+    """Refuse a checkpoint whose weights mostly do not belong to the model its config.json
+    describes (e.g. ``{}`` as config.json): transformers would silently use random weights."""
+
+    missing = info.get("missing_keys") or []
+    total = len(model.state_dict())
+    if total and len(missing) >= 0.5 * total:
+        kind = getattr(model.config, "model_type", "?")
+        raise ConfigError(
+            f"ranker: cannot load {path}: {len(missing)} of {total} weights of a {kind!r} model are not in the checkpoint "
+            "(config.json does not describe these weights)"
+        )
+
+
 class _Backbone:
     """Tokenizer + model on a device: the part both rankers share."""
 
@@ -45,7 +60,8 @@ class _Backbone:
         local_only = not allow_network
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=local_only)
         model_cls = getattr(transformers, model_cls_name)
-        self.model = model_cls.from_pretrained(path, local_files_only=local_only)
+        self.model, info = model_cls.from_pretrained(path, local_files_only=local_only, output_loading_info=True)
+        _check_loaded(path, self.model, info)
         self.model.to(device=self.device, dtype=self.dtype).eval()
         self.max_length = min(max_length, getattr(self.tokenizer, "model_max_length", max_length) or max_length)
         self._torch = torch

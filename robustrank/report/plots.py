@@ -4,7 +4,8 @@ Every figure is drawn from numbers of results.json only. Text is written as SVG 
 elements (``svg.fonttype: none``), which matplotlib's SVG writer XML-escapes; labels that
 come from user data (domain names, attack keys) therefore render inert (tested). Output is
 deterministic (fixed ``svg.hashsalt``, no date metadata) so two renders of the same results
-are byte-identical. matplotlib is imported lazily, on the first figure.
+are byte-identical. Mathtext is off (``text.parse_math: False``), so a ``$`` in a name is a
+dollar sign, not a formula that fails to parse. matplotlib is imported lazily, on the first figure.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _STYLE = {
     "axes.spines.right": False,
     "axes.grid": True,
     "grid.alpha": 0.3,
+    "text.parse_math": False,  # labels from user data ("$\\frac$" in a dataset name) are plain text
 }
 
 
@@ -63,7 +65,8 @@ def t1_distribution(per_query: dict[str, dict[str, dict[str, float]]], measures:
     """Box plots of the per-query values of each measure, neural vs BM25, with the paired points.
 
     Args:
-        per_query: ``tasks.t1.result.per_query`` ({system: {measure: {qid: value}}}).
+        per_query: T1's long per-query records pivoted to {system: {measure: {qid: value}}}
+            (:func:`robustrank.results.pivot`).
         measures: Measures to draw, one panel each.
     """
     measures = [m for m in measures if m in per_query.get("neural", {}) and m in per_query.get("bm25", {})]

@@ -1,8 +1,15 @@
 """Render the report page and the compliance page from a results document alone (never the model).
 
 Both pages are single self-contained HTML files (inline CSS, inline SVG figures from
-:mod:`robustrank.report.plots`) produced by jinja2 templates with autoescaping. The only markup
-that bypasses escaping is matplotlib's SVG output (``|safe``), whose text matplotlib escapes.
+:mod:`robustrank.report.plots`) produced by jinja2 templates with autoescaping. The page knows no
+task: every task that finished ok gets a section rendered from its own template fragment (the
+``report_fragment`` / ``compliance_fragment`` of its class, found through the registry and loaded
+from the task's package, so a third-party package ships its own), or from the generic fragment
+(status, metrics, per-query record counts) when it has none or is not installed here. A fragment
+that fails on the result (a field it expects is missing) falls back to the generic fragment with
+a visible notice; the other sections are unaffected. Markup that bypasses escaping: matplotlib's
+SVG output (``|safe``, its text escaped by matplotlib) and the sections, which are rendered by the
+same autoescaping environment.
 
 The verdict banner shows a gate outcome: the one passed in (``audit --gate``), or else the
 policy recorded in the results' own config evaluated on them (with its baseline when the
@@ -16,18 +23,32 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from robustrank.errors import RobustRankError
+from robustrank.gate.evaluate import evaluate_gate, results_digest
+from robustrank.gate.policy import policy_from_results
+from robustrank.report import view
+from robustrank.results import read_results, write_text_atomic
+
 __all__ = ["render_compliance", "render_compliance_html", "render_html", "render_report", "gate_for_report"]
 
 log = logging.getLogger(__name__)
 
 
-def _env(strict: bool = True):
+def _env(classes: dict[str, Any] | None = None):
+    """The autoescaping environment: robustrank's page templates, and under
+    ``<key>:<attr>/`` the template folder of each fragment a task class names."""
     import jinja2
 
+    prefixes = {}
+    for key, cls in (classes or {}).items():
+        for attr in ("report_fragment", "compliance_fragment"):
+            where = _fragment_location(cls, attr)
+            if where:
+                prefixes[f"{key}:{attr}"] = jinja2.PackageLoader(where[0], where[1])
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("robustrank.report", "templates"),
+        loader=jinja2.ChoiceLoader([jinja2.PackageLoader("robustrank.report", "templates"), jinja2.PrefixLoader(prefixes)]),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True, default=True),
-        undefined=jinja2.StrictUndefined if strict else _lenient_undefined(),
+        undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -38,15 +59,18 @@ def _env(strict: bool = True):
     return env
 
 
-def _lenient_undefined():
-    """An Undefined that chains, calls (``x.items()``) and iterates as empty: missing fields render blank."""
-    import jinja2
+def _fragment_location(cls: Any, attr: str) -> tuple[str, str, str] | None:
+    """(package, folder, file) of a task class's fragment: ``attr`` is a path relative to the
+    folder of the package the class's module belongs to."""
+    import sys
 
-    class Lenient(jinja2.ChainableUndefined):
-        def __call__(self, *args: Any, **kwargs: Any) -> Lenient:
-            return self
-
-    return Lenient
+    path = getattr(cls, attr, None) if cls is not None else None
+    if not isinstance(path, str) or not path:
+        return None
+    module = sys.modules.get(cls.__module__)
+    package = getattr(module, "__package__", None) or cls.__module__.rpartition(".")[0] or cls.__module__
+    folder, _, name = path.rpartition("/")
+    return package, folder or ".", name
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -77,10 +101,6 @@ def gate_for_report(results: dict[str, Any], results_path: str | Path | None = N
     A policy that cannot be evaluated (invalid, unreadable baseline) yields None and a warning;
     the report still renders.
     """
-    from robustrank.errors import RobustRankError
-    from robustrank.gate import evaluate_gate, results_digest
-    from robustrank.gate.policy import policy_from_results
-    from robustrank.results import read_results
 
     try:
         gate, base = policy_from_results(results)
@@ -99,50 +119,45 @@ def gate_for_report(results: dict[str, Any], results_path: str | Path | None = N
         return None
 
 
-def _figures(results: dict[str, Any]) -> dict[str, Any]:
-    from robustrank.report import plots
-    from robustrank.report.view import task_result
+def _sections(env: Any, page: str, results: dict[str, Any], views: dict[str, Any], classes: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
+    """One rendered section per task that finished ok, in task order."""
+    from markupsafe import Markup
 
-    measures = (results.get("config") or {}).get("measures") or []
-    figs: dict[str, Any] = {}
-    try:
-        _draw(results, figs, plots, task_result, measures)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:  # a malformed section loses its figures, not the page
-        log.warning("report: some figures were not drawn: %s: %s", type(exc).__name__, exc)
-    return figs
-
-
-def _draw(results: dict[str, Any], figs: dict[str, Any], plots: Any, task_result: Any, measures: list[str]) -> None:
-    t1 = task_result(results, "t1")
-    if t1 and t1.get("per_query"):
-        figs["t1"] = plots.t1_distribution(t1["per_query"], list(t1.get("measures", {})) or measures)
-    t2 = task_result(results, "t2")
-    if t2:
-        figs["t2"] = {m: plots.variation_drops(t2.get("variations", {}), m) for m in measures}
-    t3 = task_result(results, "t3")
-    if t3:
-        figs["t3"] = {m: plots.domain_shift(t3.get("in_domain", {}), t3.get("domains", {}), m) for m in measures}
-    t4 = task_result(results, "t4")
-    if t4:
-        figs["t4"] = {k: plots.attack_ranks(a.get("systems", {})) for k, a in t4.get("attacks", {}).items()}
-    cert = task_result(results, "certify")
-    if cert:
-        figs["certify"] = plots.certify_curve(cert.get("crq", {}))
+    attr = "report_fragment" if page == "report" else "compliance_fragment"
+    out = []
+    for key, task_view in views.items():
+        task = results["tasks"][key]
+        ctx = {**base, "key": key, "task": task, "res": task["result"], "view": task_view, "figures": task_view.figures, "notice": None}
+        where = _fragment_location(classes.get(key), attr)
+        html = ""
+        if where is None:
+            if page == "report":
+                html = env.get_template("_task_generic.html.j2").render(**ctx)
+        else:
+            try:
+                html = env.get_template(f"{key}:{attr}/{where[2]}").render(**ctx)
+            except Exception as exc:  # noqa: BLE001 - any failure of one fragment costs that section only
+                notice = f"{type(exc).__name__}: {exc}"
+                log.warning("report: the %s fragment of task %s could not render its result (%s); generic section shown", page, key, notice)
+                fallback = "_task_generic.html.j2" if page == "report" else "_task_notice.html.j2"
+                html = env.get_template(fallback).render(**{**ctx, "notice": notice})
+        out.append({"key": key, "html": Markup(html)})
+    return out
 
 
-def _context(results: dict[str, Any], gate: Any, digest: str | None) -> dict[str, Any]:
-    from robustrank.report import view
-
-    return {
-        "r": results,
-        "gate": gate,
-        "digest": digest,
-        "summary": view.summary_rows(results),
-        "diff": view.diff_segments,
-        "task_result": lambda key: view.task_result(results, key),
-        "sizes": view.sample_sizes(results),
-        "limitations": view.known_limitations(results),
+def _render(page: str, results: dict[str, Any], gate: Any, digest: str | None, figures: bool) -> str:
+    classes = {key: view.task_class(key) for key, t in (results.get("tasks") or {}).items() if t.get("status") == "ok"}
+    views = view.task_views(results, figures=figures, classes=classes)
+    env = _env(classes)
+    base = {"r": results, "gate": gate, "digest": digest, "diff": view.diff_segments}
+    ctx = {
+        **base,
+        "summary": view.summary_rows(results, views),
+        "sizes": view.sample_sizes(results, views),
+        "limitations": view.known_limitations(results, views),
+        "sections": _sections(env, page, results, views, classes, base),
     }
+    return env.get_template(f"{page}.html.j2").render(**ctx)
 
 
 def render_html(
@@ -163,63 +178,24 @@ def render_html(
         evaluate_policy: Evaluate the recorded policy when ``gate`` is None.
         figures: Draw the matplotlib figures (about 1-2 s); False renders tables only.
     """
-    from robustrank.gate import results_digest
 
     if gate is None and evaluate_policy:
         gate = gate_for_report(results, results_path)
     digest = results_digest(results_path) if results_path and Path(results_path).is_file() else None
-    return _render("report.html.j2", results, gate, digest, _figures(results) if figures else {})
-
-
-def _render(template: str, results: dict[str, Any], gate: Any, digest: str | None, figures: dict[str, Any]) -> str:
-    """Render strictly. If results.json lacks a field a template uses (an older or third-party
-    task), render leniently with blanks and a visible notice; if a section still cannot be
-    rendered, show that task as unrenderable (its data stay in results.json) rather than fail."""
-    import copy
-
-    import jinja2
-
-    def attempt(res: dict[str, Any], strict: bool, notice: str | None) -> str:
-        ctx = {**_context(res, gate, digest), "figures": figures, "incomplete": notice}
-        return _env(strict).get_template(template).render(**ctx)
-
-    try:
-        return attempt(results, True, None)
-    except jinja2.UndefinedError as exc:
-        notice = str(exc)
-        log.warning("report: results.json lacks fields the %s template uses (%s); rendering them blank", template, exc)
-    try:
-        return attempt(results, False, notice)
-    except Exception as exc:  # noqa: BLE001 - fall through to hiding the offending section
-        first_error = exc
-    for key, task in (results.get("tasks") or {}).items():
-        if task.get("status") != "ok":
-            continue
-        hidden = copy.deepcopy(results)
-        hidden["tasks"][key] = {**{k: v for k, v in task.items() if k != "result"}, "status": "error",
-                                "error": f"result not renderable by this report version ({type(first_error).__name__}: {first_error}); see results.json"}
-        try:
-            html = attempt(hidden, False, notice)
-        except Exception:  # noqa: BLE001
-            continue
-        log.warning("report: the %s section of task %s could not be rendered: %s", template, key, first_error)
-        return html
-    raise first_error
+    return _render("report", results, gate, digest, figures)
 
 
 def render_compliance_html(results: dict[str, Any], gate: Any = None, *, results_path: str | Path | None = None, evaluate_policy: bool = True) -> str:
     """Return the printable compliance document for a results document (arguments as
     :func:`render_html`)."""
-    from robustrank.gate import results_digest
 
     if gate is None and evaluate_policy:
         gate = gate_for_report(results, results_path)
     digest = results_digest(results_path) if results_path and Path(results_path).is_file() else None
-    return _render("compliance.html.j2", results, gate, digest, {})
+    return _render("compliance", results, gate, digest, False)
 
 
 def _write(path: str | Path, html: str) -> Path:
-    from robustrank.results import write_text_atomic
 
     return write_text_atomic(path, html)
 

@@ -1,16 +1,37 @@
-"""Plain data the report templates render: the summary table, word diffs, limitations.
+"""Plain data the report templates render, gathered generically from the tasks' own views.
 
-Nothing here builds markup — the functions return lists and dicts of numbers and strings that
-the autoescaping templates turn into HTML. Every number is copied from results.json, never
+Nothing here knows a particular task: each task class (found through the registry,
+:func:`robustrank.plugins.load_plugin`) may provide ``report_view`` (summary rows, sample sizes,
+limitations, figures; see :class:`robustrank.tasks.base.TaskView`) and its own template
+fragments. Nothing here builds markup, and every number is copied from results.json, never
 computed anew (the report must agree with the JSON to the digit).
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 from typing import Any
 
-__all__ = ["diff_segments", "known_limitations", "sample_sizes", "summary_rows", "task_result"]
+from robustrank.errors import PluginError
+from robustrank.tasks.base import TaskView
+
+__all__ = [
+    "ci_of",
+    "diff_segments",
+    "fmt_p",
+    "fmt_pct",
+    "known_limitations",
+    "pair",
+    "sample_sizes",
+    "summary_row",
+    "summary_rows",
+    "task_class",
+    "task_result",
+    "task_views",
+]
+
+log = logging.getLogger(__name__)
 
 
 def task_result(results: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -19,141 +40,63 @@ def task_result(results: dict[str, Any], key: str) -> dict[str, Any] | None:
     return t.get("result") if t and t.get("status") == "ok" else None
 
 
-def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per headline number of each task: neural vs BM25 with CIs where the task has them.
+def task_class(key: str) -> Any | None:
+    """The task class registered as ``key``, or None when it is not installed here (its section
+    then renders through the generic fragment)."""
+    from robustrank.plugins import load_plugin
 
-    Row keys: task, item, kind ("value" or "pct"), neural, neural_ci (pair or None), bm25,
-    bm25_ci, extra (label, value, CI) for the difference/gap, note.
-    """
-    rows: list[dict[str, Any]] = []
-    measures = (results.get("config") or {}).get("measures") or []
-    first = measures[0] if measures else None
-
-    t1 = task_result(results, "t1")
-    if t1:
-        for m, v in t1.get("measures", {}).items():
-            c = v.get("comparison", {})
-            rows.append(_row("t1", f"{m} mean", v["neural"].get("mean"), _ci(v["neural"]), v["bm25"].get("mean"), _ci(v["bm25"]),
-                             ("Δ neural − BM25", c.get("mean_diff"), _pair(c.get("diff_ci_low"), c.get("diff_ci_high"))),
-                             f"n={t1.get('n_queries')}, paired t p={_p(c.get('t_pvalue'))}"))
-    t2 = task_result(results, "t2")
-    if t2 and first:
-        for key, v in t2.get("variations", {}).items():
-            r = v.get("measures", {}).get(first)
-            if not r:
-                continue
-            rows.append(_row("t2", f"{key}: drop in {first}", r["neural"].get("drop"), _pair(r["neural"].get("drop_ci_low"), r["neural"].get("drop_ci_high")),
-                             r["bm25"].get("drop"), _pair(r["bm25"].get("drop_ci_low"), r["bm25"].get("drop_ci_high")),
-                             ("gap of relative drops", r.get("robustness_gap"), None),
-                             f"p corr. {_p(r['neural'].get('p_corrected'))} / {_p(r['bm25'].get('p_corrected'))}"))
-    t3 = task_result(results, "t3")
-    if t3:
-        gm = t3.get("gap_measure") or first
-        for name, d in t3.get("domains", {}).items():
-            if d.get("status") != "ok" or gm not in d.get("measures", {}):
-                rows.append(_row("t3", f"{name}", None, None, None, None, None, f"error: {d.get('error', '')}"))
-                continue
-            r = d["measures"][gm]
-            rows.append(_row("t3", f"{name}: {gm}", r["neural"].get("mean"), _ci(r["neural"]), r["bm25"].get("mean"), _ci(r["bm25"]),
-                             ("gap of relative drops", r["shift"].get("gap"), _pair(r["shift"].get("gap_ci_low"), r["shift"].get("gap_ci_high"))),
-                             f"relative drop {_pct(r['shift'].get('neural_relative_drop'))} / {_pct(r['shift'].get('bm25_relative_drop'))}"))
-    t4 = task_result(results, "t4")
-    if t4:
-        for key, a in t4.get("attacks", {}).items():
-            systems = a.get("systems", {})
-            n, b = systems.get("neural", {}), systems.get("bm25", {})
-            nm = n.get("metrics", {}) if n.get("status") == "ok" else {}
-            bm = b.get("metrics", {}) if b.get("status") == "ok" else {}
-            note = f"targets {nm.get('n_targets', '–')}"
-            if n.get("status") not in (None, "ok"):
-                note = f"neural: {n.get('status')} {n.get('error') or n.get('reason') or ''}".strip()
-            rows.append(_row("t4", f"{key}: success rate", nm.get("success_rate"), None, bm.get("success_rate"), None,
-                             ("top-10 rate (neural)", nm.get("top10_rate"), None), note))
-        inj = (t4.get("injection") or {}).get("systems") or {}
-        if inj:
-            rows.append(_row("t4", "injection: queries with injected doc in top 10", inj.get("neural", {}).get("share_queries_with_injected_in_top10"), None,
-                             inj.get("bm25", {}).get("share_queries_with_injected_in_top10"), None, None, f"{t4['injection'].get('n_injected', '–')} injected"))
-    cert = task_result(results, "certify")
-    if cert:
-        for k, v in cert.get("crq", {}).items():
-            rows.append(_row("certify", f"CRQ@{k}", v, None, None, None, None, f"alpha={cert.get('alpha')}, n={cert.get('n_queries')}"))
-    return rows
+    try:
+        return load_plugin("task", key)[0]
+    except PluginError as exc:
+        log.info("report: task %s has no installed class (%s); generic section", key, exc)
+        return None
 
 
-def _row(task, item, neural, neural_ci, bm25, bm25_ci, extra, note):
-    return {"task": task, "item": item, "neural": neural, "neural_ci": neural_ci, "bm25": bm25, "bm25_ci": bm25_ci, "extra": extra, "note": note}
-
-
-def _pair(lo: Any, hi: Any) -> tuple[Any, Any] | None:
-    return None if lo is None or hi is None else (lo, hi)
-
-
-def _ci(summary: dict[str, Any]) -> tuple[Any, Any] | None:
-    return _pair(summary.get("ci_low"), summary.get("ci_high"))
-
-
-def _p(v: Any) -> str:
-    if not isinstance(v, (int, float)):
-        return "–"
-    return "<0.001" if v < 0.001 else f"{v:.3f}"
-
-
-def _pct(v: Any) -> str:
-    return f"{v * 100:.1f}%" if isinstance(v, (int, float)) else "–"
-
-
-def diff_segments(original: str, changed: str) -> list[dict[str, str]]:
-    """Word-level diff of two texts as segments ``{"kind": same|del|ins, "text": ...}``.
-
-    A substitution shows as a deleted span followed by an inserted one; the template styles
-    them (struck through / highlighted). Whitespace tokenisation keeps punctuation attached.
-    """
-    a, b = (original or "").split(), (changed or "").split()
-    out: list[dict[str, str]] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if op == "equal":
-            out.append({"kind": "same", "text": " ".join(a[i1:i2])})
+def task_views(results: dict[str, Any], *, figures: bool = False, classes: dict[str, Any] | None = None) -> dict[str, TaskView]:
+    """The :class:`TaskView` of every task that finished ok (empty for a task without
+    ``report_view``, or whose view failed - logged, the page still renders)."""
+    out: dict[str, TaskView] = {}
+    for key in results.get("tasks") or {}:
+        res = task_result(results, key)
+        if res is None:
             continue
-        if i2 > i1:
-            out.append({"kind": "del", "text": " ".join(a[i1:i2])})
-        if j2 > j1:
-            out.append({"kind": "ins", "text": " ".join(b[j1:j2])})
+        cls = classes[key] if classes is not None and key in classes else task_class(key)
+        hook = getattr(cls, "report_view", None)
+        view = TaskView()
+        if hook is not None:
+            try:
+                view = hook(res, results, figures=figures)
+                if isinstance(view, dict):  # a plugin may return the fields as a mapping
+                    view = TaskView(**{k: tuple(v) if isinstance(v, list) else v for k, v in view.items()})
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                log.warning("report: the view of task %s failed (%s: %s); its summary rows and figures are left out", key, type(exc).__name__, exc)
+        out[key] = view
     return out
 
 
-def sample_sizes(results: dict[str, Any]) -> list[dict[str, Any]]:
+def summary_row(item: str, neural: Any, neural_ci: Any, bm25: Any, bm25_ci: Any, extra: Any, note: str) -> dict[str, Any]:
+    """One row of the summary table: neural vs BM25 with CIs; ``extra`` is (label, value, CI) or None."""
+    return {"item": item, "neural": neural, "neural_ci": neural_ci, "bm25": bm25, "bm25_ci": bm25_ci, "extra": extra, "note": note}
+
+
+def summary_rows(results: dict[str, Any], views: dict[str, TaskView] | None = None) -> list[dict[str, Any]]:
+    """Every task's summary rows, in task order, each with its ``task`` key."""
+    views = task_views(results) if views is None else views
+    return [{"task": key, **row} for key, view in views.items() for row in view.summary]
+
+
+def sample_sizes(results: dict[str, Any], views: dict[str, TaskView] | None = None) -> list[dict[str, Any]]:
     """What was measured on how many units, per task (for the compliance page)."""
-    rows = []
-    t1 = task_result(results, "t1")
-    if t1:
-        rows.append({"task": "t1", "what": f"judged queries of {t1.get('dataset')}", "n": t1.get("n_queries")})
-    t2 = task_result(results, "t2")
-    if t2:
-        rows.append({"task": "t2", "what": f"queries × {len(t2.get('variations', {}))} variations of {t2.get('dataset')}", "n": t2.get("n_queries")})
-    t3 = task_result(results, "t3")
-    if t3:
-        for name, d in t3.get("domains", {}).items():
-            rows.append({"task": "t3", "what": f"judged queries of {name}", "n": d.get("n_queries") if d.get("status") == "ok" else f"error: {d.get('error')}"})
-    t4 = task_result(results, "t4")
-    if t4:
-        tp = t4.get("target_protocol", {})
-        rows.append({"task": "t4", "what": f"queries of {t4.get('dataset')}, {tp.get('per_query')} target documents each from ranks {tp.get('rank_ranges')}", "n": tp.get("queries")})
-        for key, a in t4.get("attacks", {}).items():
-            for sname, s in a.get("systems", {}).items():
-                n = s.get("metrics", {}).get("n_targets") if s.get("status") == "ok" else s.get("status")
-                rows.append({"task": "t4", "what": f"targets attacked: {key} on {sname}", "n": n})
-    cert = task_result(results, "certify")
-    if cert:
-        rows.append({"task": "certify", "what": f"queries of {cert.get('dataset')} × {cert.get('candidates_per_query')} candidates", "n": cert.get("n_queries")})
-    return rows
+    views = task_views(results) if views is None else views
+    return [{"task": key, **row} for key, view in views.items() for row in view.sizes]
 
 
-def known_limitations(results: dict[str, Any]) -> list[str]:
+def known_limitations(results: dict[str, Any], views: dict[str, TaskView] | None = None) -> list[str]:
     """Limitations a reviewer should weigh, derived from what the results record."""
+    views = task_views(results) if views is None else views
     out: list[str] = []
     cfg = results.get("config") or {}
-    lex = results.get("lexicon") or {}
-    if lex or task_result(results, "t2") or task_result(results, "t4") or task_result(results, "certify"):
+    if results.get("lexicon"):
         if not cfg.get("lexicon"):
             out.append(
                 "Synonym lexicon is the bundled WordNet 3.0 + GloVe 6B-50d table, not the counter-fitted word "
@@ -181,13 +124,47 @@ def known_limitations(results: dict[str, Any]) -> list[str]:
         res = t.get("result") or {}
         for note in res.get("deviations", []) if isinstance(res.get("deviations"), list) else []:
             out.append(f"{key}: {note}")
-    t4 = task_result(results, "t4")
-    if t4:
-        for key, a in t4.get("attacks", {}).items():
-            prep = a.get("prepare") or {}
-            if "imitation_fidelity" in prep or "surrogate" in prep:
-                out.append(f"Attack {key} is transfer-based (surrogate/imitation model); its success depends on the imitation's fidelity ({prep.get('imitation_fidelity', 'not recorded')}).")
-    cert = task_result(results, "certify")
-    if cert:
-        out.append(f"Certification holds for the smoothed ranker and the synonym sets described ({cert.get('bound')}, alpha={cert.get('alpha')}), not for the base model or other perturbations.")
+    for view in views.values():
+        out += list(view.limitations)
+    return out
+
+
+def pair(lo: Any, hi: Any) -> tuple[Any, Any] | None:
+    """(lo, hi), or None when either end is missing."""
+    return None if lo is None or hi is None else (lo, hi)
+
+
+def ci_of(summary: dict[str, Any]) -> tuple[Any, Any] | None:
+    """The (ci_low, ci_high) pair of a summary record."""
+    return pair(summary.get("ci_low"), summary.get("ci_high"))
+
+
+def fmt_p(v: Any) -> str:
+    """A p-value for a note: ``<0.001`` or three decimals; ``–`` when missing."""
+    if not isinstance(v, (int, float)):
+        return "–"
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def fmt_pct(v: Any) -> str:
+    """A share as a percentage with one decimal; ``–`` when missing."""
+    return f"{v * 100:.1f}%" if isinstance(v, (int, float)) else "–"
+
+
+def diff_segments(original: str, changed: str) -> list[dict[str, str]]:
+    """Word-level diff of two texts as segments ``{"kind": same|del|ins, "text": ...}``.
+
+    A substitution shows as a deleted span followed by an inserted one; the template styles
+    them (struck through / highlighted). Whitespace tokenisation keeps punctuation attached.
+    """
+    a, b = (original or "").split(), (changed or "").split()
+    out: list[dict[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append({"kind": "same", "text": " ".join(a[i1:i2])})
+            continue
+        if i2 > i1:
+            out.append({"kind": "del", "text": " ".join(a[i1:i2])})
+        if j2 > j1:
+            out.append({"kind": "ins", "text": " ".join(b[j1:j2])})
     return out

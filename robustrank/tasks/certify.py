@@ -24,7 +24,6 @@ this audit (``source: t4``), else on keyword-stuffed copies generated here
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import Counter
 from typing import Any
@@ -33,17 +32,12 @@ import numpy as np
 
 from robustrank.certify import CertifySettings, Smoother, SynonymSets, certify_query
 from robustrank.certify.scoremap import ScoreMap, fit_calibrated_map, mapped_scorer, resolve_score_map
-from robustrank.certify.verdict import (
-    VERDICTS,
-    check_threat_model,
-    combine_verdicts,
-    enters_top_k,
-    smoothed_bounds_for_text,
-    t4_counterexamples,
-    verdict_metrics,
-)
-from robustrank.config_certify import CertifyConfig, DefenseSpec
+from robustrank.certify.verdict import VERDICTS
+from robustrank.results import MetricKey
 from robustrank.stats import clopper_pearson
+from robustrank.tasks.certify_defenses import evaluate_defense
+from robustrank.tasks.certify_options import CertifyConfig
+from robustrank.tasks.certify_verdicts import join_verdicts
 
 __all__ = ["CertifyTask"]
 
@@ -52,10 +46,13 @@ log = logging.getLogger(__name__)
 DEVIATIONS = [
     "queries and candidates: a seeded sample of queries and the top-N of the undefended ranker (paper: all test queries, top-100)",
     "substitution space: robustrank's WordNet+GloVe lexicon instead of counter-fitted GloVe neighbours",
-    "perturbation sets: max_set_size auto (default) makes every connected component of the synonym graph one set, so every TV term is 0 (reference: cap 100, larger components cut by embedding distance); with a numeric cap, large components are cut by graph path length (edge cost 1 - similarity), not by PCA-processed embedding cosine",
+    "perturbation sets: max_set_size auto (default) makes every connected component of the synonym graph one set, so every TV term is 0 "
+    "(reference: cap 100, larger components cut by embedding distance); with a numeric cap, large components are cut by graph path "
+    "length (edge cost 1 - similarity), not by PCA-processed embedding cosine",
     "TV term: 1 - |S(w) ∩ S(w')| / max(|S(w)|, |S(w')|) (the reference divides by |S(w)|, understating TV when |S(w')| > |S(w)|)",
     "score map: calibrated clipped affine map fitted on held-out queries' unsmoothed candidate scores (reference: sigmoid of the cross-encoder logit)",
-    "Monte Carlo error always on: simultaneous two-sided bounds at level alpha per query, alpha split over the sampled documents weighted by unsmoothed rank (reference: off by default, Hoeffding on two estimates)",
+    "Monte Carlo error always on: simultaneous two-sided bounds at level alpha per query, alpha split over the sampled documents "
+    "weighted by unsmoothed rank (reference: off by default, Hoeffding on two estimates)",
     "bound: betting confidence sequences (Waudby-Smith & Ramdas 2023), anytime-valid (reference: Hoeffding at fixed n)",
     "certification condition per document: min_topK L - max_rest (U + o_d) > 0 (implied by the reference's g_K - g_K+1 - max o_d - mc > 0)",
     "adaptive top-K identification sampling (LUCB-style) up to n_max copies (reference: fixed n = 1000-2000 per document)",
@@ -63,17 +60,6 @@ DEVIATIONS = [
     "the candidate set is held fixed (as in the reference): the certificate covers promotions among the N candidates",
     "verdict per (query, K) joined with t4's in-threat-model substitution attacks, verified on the smoothed ranker (not in the paper)",
 ]
-
-
-def _stuff(text: str, terms: list[str], rng: np.random.Generator, share: float = 0.2) -> str:
-    """Insert the query terms, repeated, at random word positions (about ``share`` more words)."""
-    toks = text.split()
-    if not terms:
-        return text
-    n_insert = max(len(terms), int(math.ceil(share * len(toks))))
-    for i in range(n_insert):
-        toks.insert(int(rng.integers(0, len(toks) + 1)), terms[i % len(terms)])
-    return " ".join(toks)
 
 
 class CertifyTask:
@@ -85,6 +71,18 @@ class CertifyTask:
 
     name = "certify"
     title = "Certified top-K robustness (CertDR) and defences"
+    Options = CertifyConfig
+    report_fragment = "templates/certify.html.j2"
+    compliance_fragment = "templates/certify.compliance.html.j2"
+    after = ("t4",)
+    """Runs after T4 when both are enabled: T4's adversarial documents join the verdicts."""
+
+    @staticmethod
+    def report_view(result: dict[str, Any], results: dict[str, Any], *, figures: bool = False) -> Any:
+        """This task's summary rows, sample sizes, limitations and figures (see :class:`~robustrank.tasks.base.TaskView`)."""
+        from robustrank.tasks.views.certify import view
+
+        return view(result, results, figures=figures)
 
     def __init__(self, options: CertifyConfig | None = None):
         self.options = options or CertifyConfig(enabled=True)
@@ -123,7 +121,7 @@ class CertifyTask:
         forwards = [int(r["forwards"]) for r in records]
         failures = {k: dict(Counter(r["failed"][k] for r in records if k in r["failed"])) for k in keys}
         o_all = [d["o_d"] for r in records for d in r["documents"]]
-        verdict = self._verdicts(ctx, records, sets, smoother, scorer, settings)
+        verdict = join_verdicts(ctx, records, runs["queries"], opt.k_values, opt.alpha, sets, smoother, scorer, settings)
         result: dict[str, Any] = {
             "dataset": coll.name,
             "alpha": opt.alpha,
@@ -157,19 +155,32 @@ class CertifyTask:
             "deviations": DEVIATIONS,
             "queries": records,
         }
-        result["defenses"] = {spec.name: self._defense(ctx, coll, runs, qids, spec) for spec in opt.defenses}
-        metrics: dict[str, float] = {f"crq@{k}": v for k, v in crq.items()}
-        metrics["forwards_per_query"] = result["forwards_per_query"]["mean"]
-        metrics.update(verdict["counts"])
+        result["defenses"] = {spec.name: evaluate_defense(ctx, opt, coll, runs, qids, spec) for spec in opt.defenses}
+
+        def key(*parts: str) -> str:
+            return str(MetricKey.of(self.name, *parts))
+
+        metrics: dict[str, float] = {key(f"crq@{k}"): v for k, v in crq.items()}
+        metrics[key("forwards_per_query")] = result["forwards_per_query"]["mean"]
+        for k in keys:
+            for v in VERDICTS:
+                metrics[key("verdict", f"{v}@{k}")] = verdict["counts"][f"verdict.{v}@{k}"]
         for name, rec in result["defenses"].items():
             for m, v in rec.get("effectiveness", {}).items():
-                metrics[f"{name}.{m}.diff"] = v["diff"]
-                metrics[f"{name}.{m}.defended"] = v["defended"]
+                metrics[key(name, m, "diff")] = v["diff"]
+                metrics[key(name, m, "defended")] = v["defended"]
             if "false_positive_rate" in rec:
-                metrics[f"{name}.false_positive_rate"] = rec["false_positive_rate"]
-                for key, v in rec.get("detection_rate", {}).items():
-                    metrics[f"{name}.detection_rate.{key}"] = v
+                metrics[key(name, "false_positive_rate")] = rec["false_positive_rate"]
+                for k, v in rec.get("detection_rate", {}).items():
+                    metrics[key(name, "detection_rate", k)] = v
         result["metrics"] = metrics
+        result["per_query"] = [
+            {"query_id": r["query_id"], "system": "smoothed", "measure": f"certified@{k}", "value": float(r["certified"][k])} for k in keys for r in records
+        ] + [
+            {"query_id": r["query_id"], "system": "smoothed", "measure": f"verdict.{v}@{k}", "value": float(r["verdict"][k] == v)}
+            for k in keys for v in VERDICTS for r in records
+        ]
+        result["metric_per_query"] = {key(f"crq@{k}"): {"system": "smoothed", "measure": f"certified@{k}"} for k in keys}
         return result
 
     @staticmethod
@@ -207,81 +218,6 @@ class CertifyTask:
         return fit_calibrated_map(scores, fitted_on={"query_ids": held_out, "queries": len(held_out), "top_n": opt.candidates,
                                                      "source": "unsmoothed scores of the held-out queries' top-N candidates"})
 
-    def _verdicts(self, ctx, records, sets, smoother, scorer, settings: CertifySettings) -> dict[str, Any]:
-        """Join the certificates with t4's adversarial documents: a verdict per (query, K)."""
-        opt = self.options
-        t4 = ctx.task_results.get("t4")
-        by_query = {r["query_id"]: r for r in records}
-        keys = [str(k) for k in opt.k_values]
-        checked: list[dict[str, Any]] = []
-        broken: dict[str, dict[str, bool]] = {q: {} for q in by_query}
-        candidates: dict[str, list[tuple[str, str, dict[str, Any], Any]]] = {}
-        for key, attack, rec in t4_counterexamples(t4):
-            entry = {"attack_key": key, "attack": attack, "query_id": rec.get("query_id"), "doc_id": rec.get("doc_id"),
-                     "t4_original_rank": rec.get("original_rank"), "t4_new_rank": rec.get("new_rank")}
-            q = by_query.get(rec.get("query_id"))
-            if q is None:
-                entry["outcome"] = "query_not_certified"
-            elif rec.get("doc_id") not in q["doc_ids"]:
-                entry["outcome"] = "outside_candidates"
-            elif not rec.get("adversarial_text") or not rec.get("original_text"):
-                entry["outcome"] = "no_text"
-            else:
-                check = check_threat_model(rec["original_text"], rec["adversarial_text"], sets, rec.get("word_limit"))
-                entry["substitutions"] = [list(p) for p in check.substitutions]
-                if not check.inside:
-                    entry["outcome"] = f"outside_threat_model:{check.reason}"
-                else:
-                    entry["outcome"] = "inside_threat_model"
-                    candidates.setdefault(q["query_id"], []).append((key, rec["adversarial_text"], entry, q))
-            checked.append(entry)
-        for qid, items in candidates.items():
-            delta = opt.alpha / len(items)
-            for key, adv, entry, q in items:
-                idx = q["doc_ids"].index(entry["doc_id"])
-                docs = q["documents"]
-                smoothed = np.array([d["smoothed"] for d in docs])
-                rank = int(np.argsort(-smoothed, kind="stable").tolist().index(idx)) + 1
-                others = [d["high"] for j, d in enumerate(docs) if j != idx]
-                thresholds = {k: float(np.sort(others)[::-1][int(k) - 1]) for k in keys if rank > int(k) and int(k) <= len(others)}
-                if not thresholds:
-                    entry["outcome"] = "already_in_top_k"
-                    continue
-                query_text = ctx.runs(ctx.in_domain)["queries"][qid]
-                prepared = smoother.prepare(adv)
-                rng = ctx.rng("certify", "verdict", key, qid, entry["doc_id"])
-                exact = smoother.enumerate(prepared, settings.enumeration_limit)
-                exact_scores = np.asarray(scorer([(query_text, c) for c in exact])) if exact is not None else None
-                bounds = smoothed_bounds_for_text(
-                    lambda n: np.asarray(scorer([(query_text, c) for c in smoother.sample(prepared, n, rng)])),
-                    exact_scores, delta, thresholds, settings.n_min, settings.n_max, settings.ratio,
-                )
-                entry["smoothed_adversarial"] = {**bounds, "delta": delta, "thresholds": thresholds}
-                entry["smoothed_rank_of_original"] = rank
-                entry["enters_top_k"] = {k: bool(bounds["low"] > t) for k, t in thresholds.items()}
-                for k, hit in entry["enters_top_k"].items():
-                    if hit:
-                        broken[qid][k] = True
-        per_query = {}
-        for qid, r in by_query.items():
-            per_query[qid] = combine_verdicts(r["certified"], broken[qid])
-            r["verdict"] = per_query[qid]
-        counts = verdict_metrics(list(per_query.values()), opt.k_values)
-        alarms = [(q, k) for q, v in per_query.items() for k, x in v.items() if x == "soundness_alarm"]
-        for q, k in alarms:
-            log.error("certify: SOUNDNESS ALARM - query %s is certified at K=%s but t4 found an in-threat-model "
-                      "counterexample that enters the smoothed top %s", q, k, k)
-        return {
-            "source": "t4" if t4 else "none (t4 did not run: no counterexamples were searched)",
-            "counts": counts,
-            "soundness_alarms": [{"query_id": q, "k": int(k)} for q, k in alarms],
-            "t4_records": checked,
-            "definition": "certified: the certificate holds; broken: a t4 adversarial document inside the threat model (lexicon "
-                          "synonym substitutions of the certificate's graph, within t4's word budget) enters the smoothed top K "
-                          "(its lower confidence bound exceeds the K-th highest upper bound of the other candidates); "
-                          "inconclusive: neither; soundness_alarm: both",
-        }
-
     def _certify_one(self, ctx, coll, runs, qid, scorer, smoother, settings) -> dict[str, Any]:
         t0 = time.perf_counter()
         ranked = [d for d, _ in runs["neural"].get(qid, []) if d in coll.documents][: self.options.candidates]
@@ -292,123 +228,3 @@ class CertifyTask:
         for d, did in zip(rec["documents"], ranked):
             d["doc_id"] = did
         return rec
-
-    # -- defences -------------------------------------------------------------------------------
-    def _defense(self, ctx, coll, runs, qids, spec: DefenseSpec) -> dict[str, Any]:
-        from robustrank.defense import DefenseEnvironment
-        from robustrank.plugins import load_plugin
-
-        try:
-            cls, info = load_plugin("defense", spec.name)
-            defense = cls(spec.options)
-            if hasattr(defense, "wrap"):
-                env = DefenseEnvironment(
-                    documents={d: doc.full_text for d, doc in coll.documents.items()},
-                    lexicon=ctx.lexicon,
-                    seed=int(ctx.rng("certify", "defense", spec.name).integers(2**31)),
-                    artifact_dir=ctx.artifact_dir,
-                    device=ctx.config.ranker.device,
-                )
-                return {"role": "ranker", "plugin": info.value, **self._ranker_defense(ctx, coll, runs, qids, spec.name, defense.wrap(ctx.ranker, env))}
-            if hasattr(defense, "fit") and hasattr(defense, "score"):
-                return {"role": "screen", "plugin": info.value, **self._screen(ctx, coll, runs, qids, defense)}
-            return {"status": "error", "error": f"{spec.name} is neither a RankerDefense nor a DocumentScreen"}
-        except Exception as exc:  # one failing defence must not lose the certificate
-            log.error("defence %s failed: %s", spec.name, exc)
-            log.debug("defence traceback", exc_info=True)
-            return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
-
-    def _ranker_defense(self, ctx, coll, runs, qids, name, defended) -> dict[str, Any]:
-        from robustrank.rankers.base import score_pairs
-
-        n = self.options.candidates
-        t0 = time.perf_counter()
-        forwards0 = getattr(defended, "forwards", 0)
-
-        def compute(qid):
-            top = [d for d, _ in runs["neural"].get(qid, []) if d in coll.documents][:n]
-            scores = score_pairs(defended, [(runs["queries"][qid], coll.documents[d].full_text) for d in top])
-            return sorted(zip(top, scores.tolist()), key=lambda x: (-x[1], x[0]))
-
-        from tqdm.auto import tqdm
-
-        undefended, defended_run = {}, {}
-        for qid in tqdm(qids, desc=f"certify: {name}", unit="q", disable=not ctx.progress, leave=False):
-            ranked = [(d, s) for d, s in ctx.unit("certify", f"defense/{name}/{qid}", lambda qid=qid: compute(qid))]
-            full = runs["neural"].get(qid, [])
-            top_ids = {d for d, _ in ranked}
-            rest = [d for d, _ in full if d not in top_ids]
-            defended_run[qid] = ranked + [(d, -1.0 - i) for i, d in enumerate(rest)]
-            undefended[qid] = full
-        before = ctx.evaluate(undefended, coll, qids)
-        after = ctx.evaluate(defended_run, coll, qids)
-        eff = {}
-        for m in ctx.config.measures:
-            u = float(np.mean([before[m][q] for q in qids])) if qids else 0.0
-            d = float(np.mean([after[m][q] for q in qids])) if qids else 0.0
-            eff[m] = {"undefended": u, "defended": d, "diff": d - u}
-        describe = defended.describe() if hasattr(defended, "describe") else {}
-        return {
-            "effectiveness": eff,
-            "samples": int(describe.get("samples", 0)),
-            "forwards": int(getattr(defended, "forwards", 0) - forwards0),
-            "queries": len(qids),
-            "candidates": n,
-            "protocol": f"the defended ranker re-ranks the undefended top-{n}; documents below keep their order",
-            "seconds": round(time.perf_counter() - t0, 3),
-        }
-
-    def _screen(self, ctx, coll, runs, qids, screen) -> dict[str, Any]:
-        from robustrank.text import stopwords, words
-
-        opt = self.options
-        t0 = time.perf_counter()
-        ids = sorted(coll.documents)
-        rng = ctx.rng("certify", "detector")
-        pick = rng.choice(len(ids), size=min(opt.detector_docs, len(ids)), replace=False)
-        clean = [coll.documents[ids[i]].full_text for i in pick]
-        half = len(clean) // 2
-        screen.fit(clean[:half])
-        threshold = float(screen.threshold)
-        fpr = float(np.mean(np.asarray(screen.score(clean[half:])) > threshold))
-        adversarial: dict[str, list[str]] = {}
-        originals: dict[str, list[str]] = {}
-        t4 = ctx.task_results.get("t4") or {}
-        for key, attack in (t4.get("attacks") or {}).items():
-            for system in (attack.get("systems") or {}).values():
-                if system.get("status", "ok") != "ok":
-                    continue
-                for t in system.get("targets") or []:
-                    adv, orig = t.get("adversarial_text"), t.get("original_text")
-                    if adv and adv != orig:
-                        adversarial.setdefault(key, []).append(adv)
-                        if orig:
-                            originals.setdefault(key, []).append(orig)
-        source = "t4"
-        if not adversarial:
-            source = "generated_keyword_stuffing"
-            stop = stopwords()
-            texts = []
-            srng = ctx.rng("certify", "stuffing")
-            pool = [(q, d) for q in qids for d, _ in runs["neural"].get(q, [])[: opt.candidates] if d in coll.documents]
-            for j in srng.permutation(len(pool))[: opt.detector_stuffed]:
-                q, d = pool[int(j)]
-                terms = [w for w in words(runs["queries"][q]) if w not in stop]
-                texts.append(_stuff(coll.documents[d].full_text, terms, srng))
-            adversarial = {"keyword_stuffing_generated": texts}
-        detection = {k: float(np.mean(np.asarray(screen.score(v)) > threshold)) for k, v in adversarial.items() if v}
-        out = {
-            "threshold": threshold,
-            "false_positive_rate": fpr,
-            "detection_rate": detection,
-            "source": source,
-            "n_clean_fit": half,
-            "n_clean_eval": len(clean) - half,
-            "n_adversarial": {k: len(v) for k, v in adversarial.items()},
-            "seconds": round(time.perf_counter() - t0, 3),
-        }
-        if originals:
-            out["originals_flagged_rate"] = {k: float(np.mean(np.asarray(screen.score(v)) > threshold)) for k, v in originals.items()}
-        if source == "generated_keyword_stuffing":
-            out["generation"] = "query content terms inserted, cycled, at random word positions of top candidates (+20% words)"
-        return out

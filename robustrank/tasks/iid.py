@@ -12,14 +12,27 @@ import logging
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
-from robustrank.config import T1Config
+from robustrank.rankers.build import build_ranker
 from robustrank.rankers.cache import CachedRanker
+from robustrank.results import MetricKey, per_query_records
+from robustrank.schema_base import MAX_BOOTSTRAP, StrictModel
 from robustrank.stats import paired_comparison, summarize
 
 __all__ = ["IIDTask"]
 
 log = logging.getLogger(__name__)
+
+
+
+class T1Config(StrictModel):
+    """T1: I.I.D. performance variance (Wu et al., TOIS 2022, first robustness definition)."""
+
+    enabled: bool = True
+    bootstrap_samples: int = Field(1000, gt=0, le=MAX_BOOTSTRAP, description="Bootstrap resamples for CIs.")
+    confidence: float = Field(0.95, gt=0, lt=1, description="CI level.")
+    worst_fraction: float = Field(0.1, gt=0, le=1, description="Share of worst queries averaged.")
 
 
 class IIDTask:
@@ -31,6 +44,15 @@ class IIDTask:
 
     name = "t1"
     title = "I.I.D. performance variance"
+    Options = T1Config
+    report_fragment = "templates/t1.html.j2"
+
+    @staticmethod
+    def report_view(result: dict[str, Any], results: dict[str, Any], *, figures: bool = False) -> Any:
+        """This task's summary rows, sample sizes, limitations and figures (see :class:`~robustrank.tasks.base.TaskView`)."""
+        from robustrank.tasks.views.iid import view
+
+        return view(result, results, figures=figures)
 
     def __init__(self, options: T1Config | None = None):
         self.options = options or T1Config()
@@ -71,25 +93,30 @@ class IIDTask:
             "candidate_depth": ctx.config.candidates.depth,
             "measures": measures,
             "worst_queries": {"measure": first, "queries": worst},
-            "per_query": per_query,
+            "per_query": per_query_records(per_query, qids),
         }
         if ctx.config.ranker.checkpoints:
             result["checkpoints"] = self._checkpoints(ctx, coll, qids, per_query["neural"])
-        result["metrics"] = {}
+        metrics: dict[str, Any] = {}
+        sources: dict[str, Any] = {}
         for m, v in measures.items():
-            result["metrics"].update({
-                f"{m}.mean": v["neural"]["mean"],
-                f"{m}.std": v["neural"]["std"],
-                f"{m}.worst_mean": v["neural"]["worst_mean"],
-                f"{m}.ci_low": v["neural"]["ci_low"],
-                f"{m}.bm25_mean": v["bm25"]["mean"],
-                f"{m}.diff_vs_bm25": v["comparison"]["mean_diff"],
-            })
+            for stat, value in (
+                ("mean", v["neural"]["mean"]),
+                ("std", v["neural"]["std"]),
+                ("worst_mean", v["neural"]["worst_mean"]),
+                ("ci_low", v["neural"]["ci_low"]),
+                ("bm25_mean", v["bm25"]["mean"]),
+                ("diff_vs_bm25", v["comparison"]["mean_diff"]),
+            ):
+                metrics[str(MetricKey.of(self.name, m, stat))] = value
+            sources[str(MetricKey.of(self.name, m, "mean"))] = {"system": "neural", "measure": m}
+            sources[str(MetricKey.of(self.name, m, "bm25_mean"))] = {"system": "bm25", "measure": m}
+        result["metrics"] = metrics
+        result["metric_per_query"] = sources
         return result
 
     def _checkpoints(self, ctx: Any, coll: Any, qids: list[str], main: dict[str, dict[str, float]]) -> dict[str, Any]:
         """Across-checkpoint variance: aggregate mean per checkpoint, their std, per-query std."""
-        from robustrank.audit import build_ranker
 
         rc = ctx.config.ranker
         names = [rc.model or rc.type, *rc.checkpoints]

@@ -12,15 +12,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from robustrank.config import T3Config
+from pydantic import Field
+
+from robustrank.errors import TaskSkipped
+from robustrank.results import MetricKey, per_query_records
+from robustrank.schema_base import MAX_BOOTSTRAP, StrictModel
 from robustrank.stats import domain_gap, summarize
-from robustrank.tasks.base import TaskSkipped
 
 __all__ = ["DomainShiftTask"]
 
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("neural", "bm25")
+
+
+
+class T3Config(StrictModel):
+    """T3: unseen domains (OOD, second perspective); the OOD collections come from datasets.ood."""
+
+    enabled: bool = True
+    bootstrap_samples: int = Field(1000, gt=0, le=MAX_BOOTSTRAP)
+    confidence: float = Field(0.95, gt=0, lt=1)
 
 
 class DomainShiftTask:
@@ -32,6 +44,15 @@ class DomainShiftTask:
 
     name = "t3"
     title = "OOD: unseen domains"
+    Options = T3Config
+    report_fragment = "templates/t3.html.j2"
+
+    @staticmethod
+    def report_view(result: dict[str, Any], results: dict[str, Any], *, figures: bool = False) -> Any:
+        """This task's summary rows, sample sizes, limitations and figures (see :class:`~robustrank.tasks.base.TaskView`)."""
+        from robustrank.tasks.views.ood_domains import view
+
+        return view(result, results, figures=figures)
 
     def __init__(self, options: T3Config | None = None):
         self.options = options or T3Config()
@@ -58,6 +79,7 @@ class DomainShiftTask:
             },
         }
         domains: dict[str, Any] = {}
+        records = per_query_records(in_vals, in_q, dataset=in_coll.name)
         for ds in ctx.config.datasets.ood:
             name = ds.display_name
             try:
@@ -83,8 +105,8 @@ class DomainShiftTask:
                     "n_queries": len(qids),
                     "documents": len(coll.documents),
                     "measures": measures,
-                    "per_query": vals,
                 }
+                records += per_query_records(vals, qids, dataset=name)
             except Exception as exc:  # one bad collection must not sink the others
                 log.error("t3: %s failed: %s", name, exc)
                 domains[name] = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
@@ -94,10 +116,11 @@ class DomainShiftTask:
             "domains": domains,
             "gap": {n: d["measures"][first]["shift"]["gap"] for n, d in domains.items() if d["status"] == "ok"},
             "gap_measure": first,
+            "per_query": records,
             "metrics": {
-                **{f"gap.{n}": d["measures"][first]["shift"]["gap"] for n, d in domains.items() if d["status"] == "ok"},
+                **{str(MetricKey.of(self.name, "gap", n)): d["measures"][first]["shift"]["gap"] for n, d in domains.items() if d["status"] == "ok"},
                 **{
-                    f"{n}.{m}.{name}": d["measures"][m]["shift"][key]
+                    str(MetricKey.of(self.name, n, m, name)): d["measures"][m]["shift"][key]
                     for n, d in domains.items()
                     if d["status"] == "ok"
                     for m in d["measures"]

@@ -19,17 +19,62 @@ An empty or all-stopword variant is kept and scored (an empty query retrieves no
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
-from robustrank.config import T2Config
+from pydantic import Field
+
 from robustrank.pipeline import first_stage_bm25
+from robustrank.query_types import slices as make_slices
+from robustrank.results import MetricKey, per_query_records
+from robustrank.schema_base import MAX_BOOTSTRAP, StrictModel
 from robustrank.stats import correct_pvalues, group_gap, metric_drop
+from robustrank.variations import build_variation, generate_variants
 
 __all__ = ["QueryVariationTask"]
 
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("neural", "bm25")
+
+
+
+class VariationSpec(StrictModel):
+    """One query variation of T2."""
+
+    name: Literal["typo", "synonym", "shuffle", "stopword_drop", "stopword_insert", "combined"]
+    rate: float = Field(0.25, ge=0, le=1, description="Share of eligible words (or characters) edited.")
+
+
+def _default_variations() -> list[VariationSpec]:
+    return [
+        VariationSpec(name="typo", rate=0.25),
+        VariationSpec(name="synonym", rate=0.5),
+        VariationSpec(name="shuffle", rate=1.0),
+        VariationSpec(name="stopword_drop", rate=1.0),
+        VariationSpec(name="stopword_insert", rate=0.3),
+        VariationSpec(name="combined", rate=0.25),
+    ]
+
+
+_CORRECTIONS = Literal["holm", "bonferroni", "holm-sidak", "sidak", "simes-hochberg", "hommel", "fdr_bh", "fdr_by"]
+
+
+class T2Config(StrictModel):
+    """T2: unseen query variations and query types (OOD, first perspective)."""
+
+    enabled: bool = True
+    variations: list[VariationSpec] = Field(default_factory=_default_variations)
+    rerank_candidates: Literal["variant", "original"] = Field(
+        "variant",
+        description="variant: the perturbed query goes through the whole pipeline (BM25 retrieves with it, "
+        "the ranker re-ranks); original: the ranker re-ranks the original query's candidates.",
+    )
+    slices: bool = Field(True, description="Report query-type and length slices.")
+    correction: _CORRECTIONS = Field("holm", description="statsmodels multipletests method across all comparisons.")
+    alpha: float = Field(0.05, gt=0, lt=1)
+    bootstrap_samples: int = Field(1000, gt=0, le=MAX_BOOTSTRAP)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    max_examples: int = Field(20, ge=0, description="Variant examples per variation kept for the report (all per-query values are kept).")
 
 
 class QueryVariationTask:
@@ -41,13 +86,21 @@ class QueryVariationTask:
 
     name = "t2"
     title = "OOD: unseen query variations and query types"
+    Options = T2Config
+    report_fragment = "templates/t2.html.j2"
+
+    @staticmethod
+    def report_view(result: dict[str, Any], results: dict[str, Any], *, figures: bool = False) -> Any:
+        """This task's summary rows, sample sizes, limitations and figures (see :class:`~robustrank.tasks.base.TaskView`)."""
+        from robustrank.tasks.views.ood_queries import view
+
+        return view(result, results, figures=figures)
 
     def __init__(self, options: T2Config | None = None):
         self.options = options or T2Config()
 
     def run(self, ctx: Any) -> dict[str, Any]:
         """Generate variants, evaluate both systems on them, build slices, correct p-values."""
-        from robustrank.variations import build_variation, generate_variants
 
         opt = self.options
         coll = ctx.in_domain
@@ -60,6 +113,7 @@ class QueryVariationTask:
         lexicon = ctx.lexicon if uses_lexicon else None
 
         variations: dict[str, Any] = {}
+        records = per_query_records(original, qids)
         pvalues: dict[str, float | None] = {}
         for spec in opt.variations:
             key = spec.name if spec.name not in variations else f"{spec.name}@{spec.rate}"
@@ -82,6 +136,7 @@ class QueryVariationTask:
                 measures[m] = row
                 for s in SYSTEMS:
                     pvalues[f"variation/{key}/{m}/{s}"] = row[s]["t_pvalue"]
+            records += per_query_records(perturbed, qids, variation=key)
             changed = [q for q in qids if variants[q].text != variants[q].original]
             variations[key] = {
                 "variation": spec.name,
@@ -90,14 +145,12 @@ class QueryVariationTask:
                 "changed_queries": len(changed),
                 "empty_variants": sum(1 for q in qids if not variants[q].text.strip()),
                 "measures": measures,
-                "per_query": {m: {s: perturbed[s][m] for s in SYSTEMS} for m in ctx.config.measures},
                 "variants": {q: {"original": variants[q].original, "text": variants[q].text, "edits": list(variants[q].edits)} for q in qids},
                 "examples": changed[: opt.max_examples],
             }
 
         slices_out: dict[str, Any] = {}
         if opt.slices:
-            from robustrank.query_types import slices as make_slices
 
             for label, members in make_slices(queries).items():
                 member_set = set(members)
@@ -136,12 +189,12 @@ class QueryVariationTask:
                 "test": "paired t-test (variations), Welch t-test (slices)",
             },
             "lexicon": lexicon.info if lexicon is not None else None,
-            "original_per_query": original,
             "variations": variations,
             "slices": slices_out,
             "summary": _summary(variations, ctx.config.measures[0]),
+            "per_query": records,
             "metrics": {
-                f"{key}.{m}.{name}": value
+                str(MetricKey.of(self.name, key, m, name)): value
                 for key, entry in variations.items()
                 for m, row in entry["measures"].items()
                 for name, value in (

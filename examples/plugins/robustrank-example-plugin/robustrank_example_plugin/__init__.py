@@ -1,1 +1,1 @@
-"""Example third-party robustrank plugins (an attack and a defence)."""
+"""Example third-party robustrank plugins (an attack, a defence and a task)."""

@@ -23,7 +23,7 @@ class LeadSentenceAttack:
 
         max_sentences: int = 3
 
-    def __init__(self, options: "LeadSentenceAttack.Options"):
+    def __init__(self, options: LeadSentenceAttack.Options):
         self.options = options
 
     def attack(self, target: AttackTarget, victim: VictimOracle, budget: Budget, rng) -> AttackOutcome:

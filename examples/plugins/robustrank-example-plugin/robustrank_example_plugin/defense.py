@@ -37,7 +37,7 @@ class TruncateDefense:
 
         max_words: int = 64
 
-    def __init__(self, options: "TruncateDefense.Options"):
+    def __init__(self, options: TruncateDefense.Options):
         self.options = options
 
     def wrap(self, ranker: Ranker, env: DefenseEnvironment) -> Ranker:

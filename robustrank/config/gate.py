@@ -10,7 +10,7 @@ A policy is a list of conditions on the numbers of a results.json, each with a s
         - check: t2.typo.nDCG@10.relative_drop <= 0.25
           severity: warn
         - check: delta(t1.nDCG@10.mean) >= -0.01       # regression against the baseline
-          paired: {test: t, alpha: 0.05}               # one-sided paired test on per-query values
+          paired: {test: t, alpha: 0.05}               # one-sided paired test on the per-query records
         - check: $.tasks.t1.result.n_queries >= 50     # a raw JSON path into results.json
 
 The grammar of ``check`` is documented in :mod:`robustrank.gate.expr` and ``docs/gate.md``.
@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from robustrank.gate.expr import parse_condition, parse_ref
 from robustrank.schema_base import StrictModel
 
 __all__ = ["ConditionSpec", "GateConfig", "PairedSpec"]
@@ -35,19 +36,22 @@ class PairedSpec(StrictModel):
         "t", description="One-sided paired test on per-query differences: t (scipy ttest_1samp) or wilcoxon (signed-rank)."
     )
     alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of the one-sided test.")
-    per_query: str | None = Field(
+    per_query: str | dict[str, str | int | float | bool | None] | None = Field(
         None,
-        description="JSON path (in both results files) of a {query_id: value} mapping whose mean is the metric; "
-        "null = inferred for T1 metrics (<measure>.mean -> tasks.t1.result.per_query.neural.<measure>).",
+        description="Where the per-query values whose mean is the metric are: null = the long records the metric's "
+        "task names in result.metric_per_query; a mapping = a filter over the per-query records of the metric's "
+        "task (e.g. {measure: RR@10, system: neural}; 'task' picks another task); a string = a JSON path "
+        "(starting with '$.') of a {query_id: value} mapping.",
     )
 
     @field_validator("per_query")
     @classmethod
-    def _json_path(cls, v: str | None) -> str | None:
-        from robustrank.gate.expr import parse_ref
+    def _json_path(cls, v: Any) -> Any:
 
-        if v is not None and parse_ref(v).is_metric:
-            raise ValueError("per_query is a JSON path starting with '$.'")
+        if isinstance(v, str) and parse_ref(v).is_metric:
+            raise ValueError("per_query is a record filter (mapping) or a JSON path starting with '$.'")
+        if isinstance(v, dict) and not v:
+            raise ValueError("per_query filter is empty; name at least one field (e.g. measure)")
         return v
 
 
@@ -70,14 +74,12 @@ class ConditionSpec(StrictModel):
     @field_validator("check")
     @classmethod
     def _parse(cls, v: str) -> str:
-        from robustrank.gate.expr import parse_condition
 
         parse_condition(v)  # raises ValueError with the reason
         return v
 
     @model_validator(mode="after")
     def _paired_needs_delta(self) -> ConditionSpec:
-        from robustrank.gate.expr import parse_condition
 
         if self.paired is not None and not parse_condition(self.check).delta:
             raise ValueError("'paired' applies to delta(...) conditions only")

@@ -1,4 +1,4 @@
-"""Configuration of the adversarial task ``t4`` (attacks against the ranker and BM25).
+"""Options of the adversarial task ``t4`` (attacks against the ranker and BM25).
 
 Defaults are sized for the demo (a few targets, a small surrogate); the constants that come from
 the papers are documented where the attack plugins define them (e.g. PRADA's m = 10 words).
@@ -6,10 +6,11 @@ the papers are documented where the attack plugins define them (e.g. PRADA's m =
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from robustrank.adversarial.specs import AttackSpec, DefenseSpec
 from robustrank.schema_base import StrictModel
 
 __all__ = [
@@ -20,14 +21,6 @@ __all__ = [
     "T4Config",
     "TargetConfig",
 ]
-
-
-class AttackSpec(StrictModel):
-    """One attack to run: a plugin of the ``robustrank.attacks`` group and its options."""
-
-    name: str = Field(description="Attack plugin name, e.g. prada_wu_2023.")
-    key: str | None = Field(None, description="Key in results.json (default: the plugin name; name@2... when repeated).")
-    options: dict[str, Any] = Field(default_factory=dict, description="Options validated by the attack plugin.")
 
 
 class TargetConfig(StrictModel):
@@ -42,7 +35,6 @@ class TargetConfig(StrictModel):
     )
     per_query: int = Field(1, gt=0, description="Targets sampled per query (spread over the ranges).")
     queries: int | None = Field(8, gt=0, description="Queries sampled (seeded) from the evaluated queries; null = all.")
-    seed: int | None = Field(None, description="Seed of the target sample; null = the audit seed.")
 
     @field_validator("rank_ranges")
     @classmethod
@@ -104,7 +96,7 @@ class T4Config(StrictModel):
     systems: list[Literal["neural", "bm25"]] = Field(
         default_factory=lambda: ["neural", "bm25"], description="Undefended systems attacked (BM25 is the reference)."
     )
-    defenses: list[str] = Field(
+    defenses: list[DefenseSpec] = Field(
         default_factory=list,
         description="Defence plugins: a RankerDefense is attacked as system neural+<name>; a DocumentScreen "
         "reports flagged_rate of the adversarial documents.",

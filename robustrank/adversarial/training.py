@@ -20,6 +20,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from robustrank.rankers.device import resolve_device
+from robustrank.rankers.resolve import resolve_model, weights_fingerprint
+
 __all__ = ["PairwiseExample", "TrainingConfig", "train_pairwise_cross_encoder", "training_key"]
 
 log = logging.getLogger(__name__)
@@ -94,10 +97,12 @@ def train_pairwise_cross_encoder(
     """
     import torch
     from tqdm.auto import tqdm
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        get_linear_schedule_with_warmup,
+    )
 
-    from robustrank.rankers.device import resolve_device
-    from robustrank.rankers.resolve import resolve_model, weights_fingerprint
 
     if not examples:
         raise ValueError("no training examples")

@@ -6,21 +6,21 @@ A defence plugin (entry-point group ``robustrank.defenses``) is a class with ``n
 
 * :class:`RankerDefense` - ``wrap(ranker, env) -> Ranker``: a defended ranker (e.g. randomized
   smoothing) evaluated like the original (effectiveness, attacks against it);
-* :class:`DocumentScreen` - ``fit(texts)`` on clean documents, then ``score(texts)`` returning an
+* :class:`DocumentScreen` - ``fit(texts, seed=...)`` on clean documents, then ``score(texts)`` returning an
   anomaly score per document and ``threshold`` above which a document is flagged (e.g. a
   perplexity or term-stuffing detector), evaluated by detection and false-positive rates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["DefenseEnvironment", "RankerDefense", "DocumentScreen"]
+__all__ = ["DefenseEnvironment", "DocumentScreen", "RankerDefense", "defense_environment"]
 
 
 @dataclass
@@ -60,10 +60,22 @@ class DocumentScreen(Protocol):
     name: str
     threshold: float
 
-    def fit(self, texts: Sequence[str]) -> None:
-        """Learn what clean documents look like."""
+    def fit(self, texts: Sequence[str], *, seed: int) -> None:
+        """Learn what clean documents look like (``seed``: from the audit seed's defence stream)."""
         ...
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
         """Anomaly score per text (higher = more suspicious)."""
         ...
+
+
+def defense_environment(ctx: Any, name: str, documents: dict[str, str]) -> DefenseEnvironment:
+    """The environment of defence ``name`` in an audit: its seed is the ``defense/<name>`` stream
+    of the audit seed, the same whichever task (T4 or certification) evaluates it."""
+    return DefenseEnvironment(
+        documents=documents,
+        lexicon=ctx.lexicon,
+        seed=ctx.stream_seed("defense", name),
+        artifact_dir=ctx.artifact_dir,
+        device=ctx.config.ranker.device,
+    )

@@ -1,11 +1,8 @@
 """Quality measures of adversarial documents: fluency (perplexity) and semantic similarity.
 
-* Fluency: perplexity under an n-gram language model trained on the collection with
-  ``nltk.lm.WittenBellInterpolated`` (order 3 by default) - or under a configured local causal
-  LM (``transformers.AutoModelForCausalLM``). Witten-Bell rather than Kneser-Ney: nltk's
-  ``KneserNeyInterpolated`` scores a 40-word abstract in ~2.4 s on the development machine
-  (recursive, uncached), Witten-Bell in ~1 ms. Words seen once in the training sample map to
-  ``<UNK>`` (``unk_cutoff=2``) so unseen words get the ``<UNK>`` probability instead of zero.
+* Fluency: perplexity under the suite's n-gram language model (:mod:`robustrank.adversarial.lm`,
+  order 3 by default, trained on a seeded sample of the collection) - or under a configured
+  local causal LM (``transformers.AutoModelForCausalLM``).
   The PRADA paper measures fluency with a GPT-2 perplexity; the n-gram LM is our offline default
   (``fluency.kind: causal_lm`` restores a neural LM when one is available locally).
 * Semantic similarity: cosine of the bi-encoder embeddings (all-MiniLM-L6-v2 by default) of the
@@ -23,52 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from robustrank.text import words
+from robustrank.adversarial.lm import NgramLM
+from robustrank.rankers.device import resolve_device
 
-__all__ = ["CausalLMFluency", "NgramFluency", "BiEncoderSimilarity", "build_fluency"]
+__all__ = ["BiEncoderSimilarity", "CausalLMFluency", "build_fluency"]
 
 log = logging.getLogger(__name__)
-
-
-class NgramFluency:
-    """Perplexity under an interpolated Witten-Bell n-gram model (nltk.lm) of a text sample.
-
-    Args:
-        texts: Training texts (e.g. the collection's documents).
-        order: n-gram order.
-        unk_cutoff: Words seen fewer times map to ``<UNK>``.
-    """
-
-    def __init__(self, texts: Sequence[str], *, order: int = 3, unk_cutoff: int = 2):
-        from nltk.lm import Vocabulary, WittenBellInterpolated
-        from nltk.lm.preprocessing import padded_everygram_pipeline
-
-        self.order = order
-        sents = [words(t) for t in texts]
-        train, _ = padded_everygram_pipeline(order, sents)
-        vocab = Vocabulary((w for s in sents for w in s), unk_cutoff=unk_cutoff)
-        self._lm = WittenBellInterpolated(order, vocabulary=vocab)
-        self._lm.fit(train)
-        self.info = {
-            "kind": "ngram",
-            "implementation": "nltk.lm.WittenBellInterpolated",
-            "order": order,
-            "unk_cutoff": unk_cutoff,
-            "train_texts": len(texts),
-            "vocabulary": len(vocab),
-        }
-
-    def perplexity(self, text: str) -> float | None:
-        """Perplexity of ``text`` (None for a text without words)."""
-        from nltk.lm.preprocessing import pad_both_ends
-        from nltk.util import ngrams
-
-        toks = words(text)
-        if not toks:
-            return None
-        grams = list(ngrams(list(pad_both_ends(toks, n=self.order)), self.order))
-        value = self._lm.perplexity(grams)
-        return float(value) if math.isfinite(value) else None
 
 
 class CausalLMFluency:
@@ -83,7 +40,6 @@ class CausalLMFluency:
     def __init__(self, model: str | Path, *, device: str = "auto", max_length: int = 512):
         import transformers
 
-        from robustrank.rankers.device import resolve_device
 
         self._dev = resolve_device(device)
         self._tok = transformers.AutoTokenizer.from_pretrained(str(model), local_files_only=True)
@@ -104,7 +60,7 @@ class CausalLMFluency:
 
 
 def build_fluency(cfg: Any, documents: Sequence[str], *, seed: int, resolve=None, device: str = "auto"):
-    """The fluency scorer a :class:`~robustrank.config_attacks.FluencyConfig` describes.
+    """The fluency scorer a :class:`~robustrank.tasks.adversarial_options.FluencyConfig` describes.
 
     Args:
         cfg: The ``fluency`` section.
@@ -120,7 +76,7 @@ def build_fluency(cfg: Any, documents: Sequence[str], *, seed: int, resolve=None
     if cfg.train_docs is not None and cfg.train_docs < len(docs):
         idx = np.random.default_rng(seed).choice(len(docs), size=cfg.train_docs, replace=False)
         docs = [docs[i] for i in sorted(idx)]
-    return NgramFluency(docs, order=cfg.order)
+    return NgramLM(docs, order=cfg.order)
 
 
 class BiEncoderSimilarity:

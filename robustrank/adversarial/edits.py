@@ -8,26 +8,12 @@ original only where an edit says so.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from robustrank.adversarial import Edit
-from robustrank.text import stopwords, words
+from robustrank.adversarial.types import Edit
+from robustrank.text import document_words, stopwords, word_spans, words
 
 __all__ = ["apply_edits", "changed_words", "diff_edits", "document_words", "match_case", "query_terms", "stuffing_edits", "word_spans"]
-
-_WORD_RE = re.compile(r"[A-Za-z0-9]+")
-
-
-def word_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) character offsets of each word of ``text``, in order."""
-    return [m.span() for m in _WORD_RE.finditer(text)]
-
-
-def document_words(text: str) -> list[str]:
-    """The words of ``text`` as written (case kept), aligned with :func:`word_spans`."""
-    return _WORD_RE.findall(text)
-
 
 def match_case(word: str, like: str) -> str:
     """Give ``word`` the capitalisation pattern of ``like`` (UPPER, Title or as is)."""
@@ -72,8 +58,8 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     prev = 0
     for i, (s, t) in enumerate(spans):
         out.append(text[prev:s])
-        for words in inserts.get(i, ()):
-            out.append(words + " ")
+        for inserted in inserts.get(i, ()):
+            out.append(inserted + " ")
         e = replace.get(i)
         if e is None:
             out.append(text[s:t])

@@ -7,20 +7,14 @@ fewer queries and candidates than the paper (all test queries, top-100 candidate
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from robustrank.adversarial.specs import DefenseSpec
 from robustrank.schema_base import StrictModel
 
 __all__ = ["CertifyConfig", "DefenseSpec"]
-
-
-class DefenseSpec(StrictModel):
-    """A defence plugin (entry-point group ``robustrank.defenses``) to evaluate, with options."""
-
-    name: str = Field(description="Defence plugin name, e.g. certdr_wu_2022 or perplexity_detector.")
-    options: dict[str, Any] = Field(default_factory=dict, description="Options validated by the plugin.")
 
 
 def _default_defenses() -> list[DefenseSpec]:

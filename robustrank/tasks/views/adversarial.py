@@ -1,0 +1,46 @@
+"""Report view of T4 (document-side attacks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from robustrank.report.view import summary_row
+from robustrank.tasks.base import TaskView
+
+
+def view(res: dict[str, Any], results: dict[str, Any], *, figures: bool = False) -> TaskView:
+    """A summary row per attack (success rates) and for injection, sample sizes, the
+    transfer-attack limitation and a rank figure per attack."""
+    rows, limitations = [], []
+    for key, a in res.get("attacks", {}).items():
+        systems = a.get("systems", {})
+        n, b = systems.get("neural", {}), systems.get("bm25", {})
+        nm = n.get("metrics", {}) if n.get("status") == "ok" else {}
+        bm = b.get("metrics", {}) if b.get("status") == "ok" else {}
+        note = f"targets {nm.get('n_targets', '–')}"
+        if n.get("status") not in (None, "ok"):
+            note = f"neural: {n.get('status')} {n.get('error') or n.get('reason') or ''}".strip()
+        rows.append(summary_row(f"{key}: success rate", nm.get("success_rate"), None, bm.get("success_rate"), None,
+                                ("top-10 rate (neural)", nm.get("top10_rate"), None), note))
+        prep = a.get("prepare") or {}
+        if "imitation_fidelity" in prep or "surrogate" in prep:
+            limitations.append(
+                f"Attack {key} is transfer-based (surrogate/imitation model); its success depends on the imitation's "
+                f"fidelity ({prep.get('imitation_fidelity', 'not recorded')})."
+            )
+    inj = (res.get("injection") or {}).get("systems") or {}
+    if inj:
+        rows.append(summary_row("injection: queries with injected doc in top 10", inj.get("neural", {}).get("share_queries_with_injected_in_top10"), None,
+                                inj.get("bm25", {}).get("share_queries_with_injected_in_top10"), None, None, f"{res['injection'].get('n_injected', '–')} injected"))
+    tp = res.get("target_protocol", {})
+    sizes = [{"what": f"queries of {res.get('dataset')}, {tp.get('per_query')} target documents each from ranks {tp.get('rank_ranges')}", "n": tp.get("queries")}]
+    for key, a in res.get("attacks", {}).items():
+        for sname, s in a.get("systems", {}).items():
+            n = s.get("metrics", {}).get("n_targets") if s.get("status") == "ok" else s.get("status")
+            sizes.append({"what": f"targets attacked: {key} on {sname}", "n": n})
+    figs: dict[str, Any] = {}
+    if figures:
+        from robustrank.report import plots
+
+        figs = {k: plots.attack_ranks(a.get("systems", {})) for k, a in res.get("attacks", {}).items()}
+    return TaskView(summary=tuple(rows), sizes=tuple(sizes), limitations=tuple(limitations), figures=figs)
