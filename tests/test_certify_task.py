@@ -108,6 +108,11 @@ def test_certify_task_results_contract(tmp_path, tiny_dataset, tiny_bi_encoder):
     assert "certify.certdr_wu_2022.nDCG@10.diff" in metrics
     assert "certify.perplexity_detector.false_positive_rate" in metrics
     json.dumps(results)  # serialisable
+    from robustrank.config.gate import GateConfig
+    from robustrank.gate.evaluate import evaluate_gate
+
+    gate = GateConfig.model_validate({"conditions": ["certify.verdict.broken@5 == 0", "certify.verdict.soundness_alarm@5 == 0"]})
+    assert evaluate_gate(gate, results).outcome == "PASS"  # the verdict gate of the issue, on real results
 
     # resume: every query's unit comes back from the checkpoint, identical
     again, _ = run_audit(cfg, progress=False, resume=True)
