@@ -27,11 +27,12 @@ ORCHESTRATOR = ("robustrank.audit", "robustrank.context", "robustrank.cli")
 FOUNDATIONS = (
     "robustrank.records", "robustrank.text", "robustrank.stats", "robustrank.metrics", "robustrank.errors", "robustrank.seeds",
     "robustrank.lexicon", "robustrank.schema_base", "robustrank.data", "robustrank.rankers", "robustrank.config", "robustrank.plugins",
+    "robustrank.results",
 )
 UPPER = ("robustrank.tasks", "robustrank.executors", "robustrank.report", "robustrank.gate", "robustrank.api", *ORCHESTRATOR)
 LEAVES = ("robustrank.gate.expr",)
-"""Modules of an upper package that the foundations may import because they import nothing of
-robustrank themselves (the gate's condition grammar: the config validates conditions with it)."""
+"""Modules of an upper package that the foundations may import because they import nothing but
+foundations themselves (the gate's condition grammar: the config validates conditions with it)."""
 
 
 def _modules() -> dict[str, Path]:
@@ -133,7 +134,7 @@ def test_import_direction(graph):
 
 
 def test_leaves_stay_leaves(graph):
-    assert {leaf: graph[leaf] for leaf in LEAVES} == {leaf: set() for leaf in LEAVES}
+    assert {leaf: {d for d in graph[leaf] if not _under(d, FOUNDATIONS)} for leaf in LEAVES} == {leaf: set() for leaf in LEAVES}
 
 
 def test_modules_are_small():

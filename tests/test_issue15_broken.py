@@ -475,17 +475,18 @@ def test_item14_output_dir_is_relative_to_the_config_file(tmp_path, tiny_dataset
 def test_item15_dollar_math_in_dataset_name_keeps_all_figures(results):
     import copy
 
-    from robustrank.report.render import _figures
+    from robustrank.report.view import task_views
 
     doc = copy.deepcopy(results)
     t3 = doc["tasks"]["t3"]["result"]
     name = next(iter(t3["domains"]))
     t3["domains"] = {"$\\frac$" + name: t3["domains"][name]}
-    figs = _figures(doc)
-    assert all(figs["t3"].values())
+    views = task_views(doc, figures=True)
+    figs = {key: v.figures for key, v in views.items()}
+    assert figs["t3"] and all(figs["t3"].values())
     assert figs.get("t4") and all(figs["t4"].values())
-    assert figs.get("certify")
-    assert "$\\frac$" in next(iter(figs["t3"].values())) or "\\frac" in next(iter(figs["t3"].values()))
+    assert figs.get("certify") and all(figs["certify"].values())
+    assert "\\frac" in next(iter(figs["t3"].values()))
 
 
 def test_item15_broken_attack_plugin_is_one_error_row(tmp_path, tiny_dataset, ranker_path, tiny_bi_encoder, monkeypatch):

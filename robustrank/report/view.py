@@ -74,6 +74,15 @@ def task_views(results: dict[str, Any], *, figures: bool = False, classes: dict[
     return out
 
 
+def draw(fn: Any, *args: Any) -> str | None:
+    """Draw one figure; a figure that fails is left out (logged) without losing the others."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - matplotlib raises many types on odd data
+        log.warning("report: figure %s not drawn: %s: %s", getattr(fn, "__name__", fn), type(exc).__name__, exc)
+        return None
+
+
 def summary_row(item: str, neural: Any, neural_ci: Any, bm25: Any, bm25_ci: Any, extra: Any, note: str) -> dict[str, Any]:
     """One row of the summary table: neural vs BM25 with CIs; ``extra`` is (label, value, CI) or None."""
     return {"item": item, "neural": neural, "neural_ci": neural_ci, "bm25": bm25, "bm25_ci": bm25_ci, "extra": extra, "note": note}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import tempfile
@@ -11,25 +10,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from robustrank.errors import DataError
-from robustrank.results.schema import SCHEMA_VERSION
+from pydantic import ValidationError
+
+from robustrank.errors import DataError, format_validation_errors
+from robustrank.results.jsonable import to_jsonable
+from robustrank.results.schema import SCHEMA_VERSION, Results
 
 __all__ = ["SCHEMA_VERSION", "write_text_atomic", "write_json_atomic", "read_results", "environment", "to_jsonable"]
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays, tuples, paths and non-finite floats (-> None) for JSON."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "tolist"):  # numpy
-        return to_jsonable(obj.tolist())
-    return obj
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
@@ -72,11 +59,6 @@ def read_results(path: str | Path) -> dict[str, Any]:
             deeply nested JSON, not a robustrank results file (no ``schema_version`` or no ``tasks``
             mapping), another schema version (found and expected), or a field that violates the schema.
     """
-    from pydantic import ValidationError
-
-    from robustrank.errors import format_validation_errors
-    from robustrank.results.schema import Results
-
     p = Path(path)
     try:
         raw = p.read_bytes()

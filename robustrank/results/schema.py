@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
+from robustrank.results.jsonable import to_jsonable
 from robustrank.results.keys import MetricKey
 
 __all__ = [
@@ -198,7 +199,6 @@ def check_task_result(key: str, result: Any) -> None:
 
     if not isinstance(result, Mapping):
         raise ValueError(f"task {key} returned {type(result).__name__}, not a mapping")
-    from robustrank.results.io import to_jsonable
 
     try:
         TaskResult.model_validate(to_jsonable(result))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from robustrank.report.view import summary_row
+from robustrank.report.view import draw, summary_row
 from robustrank.tasks.base import TaskView
 
 
@@ -13,6 +13,9 @@ def view(res: dict[str, Any], results: dict[str, Any], *, figures: bool = False)
     transfer-attack limitation and a rank figure per attack."""
     rows, limitations = [], []
     for key, a in res.get("attacks", {}).items():
+        if a.get("status") == "error":  # the plugin could not be loaded: one error row
+            rows.append(summary_row(f"{key}: not run", None, None, None, None, None, f"error: {a.get('error', '')}"))
+            continue
         systems = a.get("systems", {})
         n, b = systems.get("neural", {}), systems.get("bm25", {})
         nm = n.get("metrics", {}) if n.get("status") == "ok" else {}
@@ -42,5 +45,5 @@ def view(res: dict[str, Any], results: dict[str, Any], *, figures: bool = False)
     if figures:
         from robustrank.report import plots
 
-        figs = {k: plots.attack_ranks(a.get("systems", {})) for k, a in res.get("attacks", {}).items()}
+        figs = {k: draw(plots.attack_ranks, a.get("systems", {})) for k, a in res.get("attacks", {}).items() if a.get("systems")}
     return TaskView(summary=tuple(rows), sizes=tuple(sizes), limitations=tuple(limitations), figures=figs)

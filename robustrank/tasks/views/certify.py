@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from robustrank.report.view import summary_row
+from robustrank.report.view import draw, summary_row
 from robustrank.tasks.base import TaskView
 
 
@@ -15,7 +15,7 @@ def view(res: dict[str, Any], results: dict[str, Any], *, figures: bool = False)
     if figures:
         from robustrank.report import plots
 
-        figs = {"certify": plots.certify_curve(res.get("crq", {}))}
+        figs = {"certify": draw(plots.certify_curve, res.get("crq", {}))}
     return TaskView(
         summary=tuple(rows),
         sizes=({"what": f"queries of {res.get('dataset')} × {res.get('candidates_per_query')} candidates", "n": res.get("n_queries")},),

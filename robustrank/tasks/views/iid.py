@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from robustrank.report.view import ci_of, fmt_p, pair, summary_row
+from robustrank.report.view import ci_of, draw, fmt_p, pair, summary_row
 from robustrank.results import pivot, task_records
 from robustrank.tasks.base import TaskView
 
@@ -25,7 +25,7 @@ def view(res: dict[str, Any], results: dict[str, Any], *, figures: bool = False)
         from robustrank.report import plots
 
         measures = list(res.get("measures", {})) or (results.get("config") or {}).get("measures") or []
-        figs["t1"] = plots.t1_distribution(pivot(task_records(res), "system", "measure"), measures)
+        figs["t1"] = draw(plots.t1_distribution, pivot(task_records(res), "system", "measure"), measures)
     return TaskView(
         summary=tuple(rows),
         sizes=({"what": f"judged queries of {res.get('dataset')}", "n": res.get("n_queries")},),

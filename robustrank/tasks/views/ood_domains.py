@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from robustrank.report.view import ci_of, fmt_pct, pair, summary_row
+from robustrank.report.view import ci_of, draw, fmt_pct, pair, summary_row
 from robustrank.tasks.base import TaskView
 
 
@@ -29,5 +29,5 @@ def view(res: dict[str, Any], results: dict[str, Any], *, figures: bool = False)
     if figures:
         from robustrank.report import plots
 
-        figs = {m: plots.domain_shift(res.get("in_domain", {}), res.get("domains", {}), m) for m in measures}
+        figs = {m: draw(plots.domain_shift, res.get("in_domain", {}), res.get("domains", {}), m) for m in measures}
     return TaskView(summary=tuple(rows), sizes=tuple(sizes), figures=figs)

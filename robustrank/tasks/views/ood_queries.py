@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from robustrank.report.view import fmt_p, pair, summary_row
+from robustrank.report.view import draw, fmt_p, pair, summary_row
 from robustrank.tasks.base import TaskView
 
 
@@ -28,6 +28,6 @@ def view(res: dict[str, Any], results: dict[str, Any], *, figures: bool = False)
     if figures:
         from robustrank.report import plots
 
-        figs = {m: plots.variation_drops(res.get("variations", {}), m) for m in measures}
+        figs = {m: draw(plots.variation_drops, res.get("variations", {}), m) for m in measures}
     size = {"what": f"queries × {len(res.get('variations', {}))} variations of {res.get('dataset')}", "n": res.get("n_queries")}
     return TaskView(summary=tuple(rows), sizes=(size,), figures=figs)
