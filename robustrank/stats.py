@@ -22,6 +22,7 @@ __all__ = [
     "domain_gap",
     "correct_pvalues",
     "worst_mean",
+    "clopper_pearson",
 ]
 
 
@@ -284,3 +285,21 @@ def domain_gap(
         )
     out["gap_ci_low"], out["gap_ci_high"] = _clean(res.confidence_interval.low), _clean(res.confidence_interval.high)
     return out
+
+
+def clopper_pearson(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) two-sided confidence interval for a binomial proportion.
+
+    Args:
+        successes: Number of successes.
+        trials: Number of trials (> 0).
+        level: Confidence level.
+    """
+    from scipy.stats import beta
+
+    if trials <= 0:
+        raise ValueError("clopper_pearson needs trials > 0")
+    a = (1.0 - level) / 2.0
+    low = 0.0 if successes == 0 else float(beta.ppf(a, successes, trials - successes + 1))
+    high = 1.0 if successes == trials else float(beta.ppf(1.0 - a, successes + 1, trials - successes))
+    return low, high

@@ -64,7 +64,14 @@ def test_certify_task_results_contract(tmp_path, tiny_dataset, tiny_bi_encoder):
     r = task["result"]
     assert r["dataset"] == "tiny" and r["alpha"] == 0.1 and r["procedure"] == "adaptive"
     assert r["k_values"] == [1, 2, 5] and r["n_queries"] == 3 and r["candidates_per_query"] == 6
-    assert "(s + 1) / 2" in r["score_map"]
+    assert "calibrated" in r["score_map"] and r["score_map_fit"]["kind"] == "affine_clip"
+    held_out = set(r["score_map_fit"]["fitted_on"]["query_ids"])
+    assert held_out and not held_out & {q["query_id"] for q in r["queries"]}  # fitted on other queries
+    assert r["verdict"]["source"].startswith("none") and r["verdict"]["soundness_alarms"] == []
+    for k in ("1", "2", "5"):
+        assert results["metrics"][f"certify.verdict.broken@{k}"] == 0.0
+        assert results["metrics"][f"certify.verdict.certified@{k}"] == sum(q["certified"][k] for q in r["queries"])
+        assert r["crq_interval"][k][0] <= r["crq"][k] <= r["crq_interval"][k][1]
     assert r["synonym_sets"]["max_set_size"] == 3 and "bound" in r and r["deviations"]
     assert set(r["crq"]) == {"1", "2", "5"} and all(0.0 <= v <= 1.0 for v in r["crq"].values())
     assert len(r["queries"]) == 3
@@ -93,9 +100,19 @@ def test_certify_task_results_contract(tmp_path, tiny_dataset, tiny_bi_encoder):
     metrics = results["metrics"]
     assert metrics["certify.crq@1"] == r["crq"]["1"]
     assert metrics["certify.forwards_per_query"] == r["forwards_per_query"]["mean"]
+    assert set(r["metrics"]) <= set(metrics) and all(k.startswith("certify.") for k in r["metrics"])
+    for k in ("1", "2", "5"):  # one long record per query and verdict, agreeing with the counts
+        for v in ("certified", "broken", "inconclusive", "soundness_alarm"):
+            recs = [p for p in r["per_query"] if p["measure"] == f"verdict.{v}@{k}"]
+            assert len(recs) == 3 and sum(p["value"] for p in recs) == metrics[f"certify.verdict.{v}@{k}"]
     assert "certify.certdr_wu_2022.nDCG@10.diff" in metrics
     assert "certify.perplexity_detector.false_positive_rate" in metrics
     json.dumps(results)  # serialisable
+    from robustrank.config.gate import GateConfig
+    from robustrank.gate.evaluate import evaluate_gate
+
+    gate = GateConfig.model_validate({"conditions": ["certify.verdict.broken@5 == 0", "certify.verdict.soundness_alarm@5 == 0"]})
+    assert evaluate_gate(gate, results).outcome == "PASS"  # the verdict gate of the issue, on real results
 
     # resume: every query's unit comes back from the checkpoint, identical
     again, _ = run_audit(cfg, progress=False, resume=True)

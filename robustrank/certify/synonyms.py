@@ -96,19 +96,23 @@ class SynonymSets:
         lexicon: A :class:`robustrank.lexicon.Lexicon` (or anything with ``__iter__`` over words
             and ``synonyms(word, min_similarity=)``).
         min_similarity: Lexicon pairs below this similarity are not substitutions.
-        max_set_size: Cap on |S(w)| (reference: 100).
+        max_set_size: Cap on |S(w)| (reference: 100), or ``"auto"``: the size of the largest
+            component, so that every connected component is the set of each of its words and
+            every per-word TV term is 0 (o_d = 0 for every document).
 
     Example:
         >>> sets = SynonymSets(Lexicon.load(), min_similarity=0.5)   # doctest: +SKIP
         >>> sets.perturbation_set("measured")[:3]                    # doctest: +SKIP
     """
 
-    def __init__(self, lexicon: Any, *, min_similarity: float = 0.5, max_set_size: int = DEFAULT_MAX_SET_SIZE):
-        if max_set_size < 1:
-            raise ValueError(f"max_set_size must be >= 1, got {max_set_size}")
+    def __init__(self, lexicon: Any, *, min_similarity: float = 0.5, max_set_size: int | str = DEFAULT_MAX_SET_SIZE):
+        if max_set_size != "auto" and (not isinstance(max_set_size, int) or max_set_size < 1):
+            raise ValueError(f"max_set_size must be an integer >= 1 or 'auto', got {max_set_size!r}")
         self.min_similarity = float(min_similarity)
-        self.max_set_size = int(max_set_size)
         self._graph = _build_graph(lexicon, self.min_similarity)
+        self.max_set_size_option = max_set_size
+        # auto: the largest component, so every component is one set and every TV term is 0
+        self.max_set_size = max(self._graph.sizes, default=1) if max_set_size == "auto" else int(max_set_size)
         self._sets: dict[str, tuple[str, ...]] = {}
         self._overlap: dict[str, float] = {}
         self._lexicon_info = getattr(lexicon, "info", None)
@@ -204,6 +208,7 @@ class SynonymSets:
             "substitution_space": "undirected lexicon synonym graph (pairs with similarity >= min_similarity)",
             "min_similarity": self.min_similarity,
             "max_set_size": self.max_set_size,
+            "max_set_size_option": self.max_set_size_option,
             "words": len(self._graph.component),
             "components": len(sizes),
             "largest_components": sizes[:5],

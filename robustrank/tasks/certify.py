@@ -24,23 +24,20 @@ this audit (``source: t4``), else on keyword-stuffed copies generated here
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import Counter
 from typing import Any
 
 import numpy as np
 
-from robustrank.adversarial.defenses import defense_environment
-from robustrank.adversarial.edits import apply_edits, query_terms, stuffing_edits
-from robustrank.adversarial.specs import load_defense
 from robustrank.certify import CertifySettings, Smoother, SynonymSets, certify_query
-from robustrank.certify.scoremap import mapped_scorer, resolve_score_map
-from robustrank.ranked import sort_ranked
-from robustrank.rankers.base import score_pairs
+from robustrank.certify.scoremap import ScoreMap, fit_calibrated_map, mapped_scorer, resolve_score_map
+from robustrank.certify.verdict import VERDICTS
 from robustrank.results import MetricKey
-from robustrank.tasks.certify_options import CertifyConfig, DefenseSpec
-from robustrank.text import words
+from robustrank.stats import clopper_pearson
+from robustrank.tasks.certify_defenses import evaluate_defense
+from robustrank.tasks.certify_options import CertifyConfig
+from robustrank.tasks.certify_verdicts import join_verdicts
 
 __all__ = ["CertifyTask"]
 
@@ -49,13 +46,19 @@ log = logging.getLogger(__name__)
 DEVIATIONS = [
     "queries and candidates: a seeded sample of queries and the top-N of the undefended ranker (paper: all test queries, top-100)",
     "substitution space: robustrank's WordNet+GloVe lexicon instead of counter-fitted GloVe neighbours",
-    "large components (> max_set_size words): nearest words by synonym-graph path length (edge cost 1 - similarity), not by PCA-processed embedding cosine",
+    "perturbation sets: max_set_size auto (default) makes every connected component of the synonym graph one set, so every TV term is 0 "
+    "(reference: cap 100, larger components cut by embedding distance); with a numeric cap, large components are cut by graph path "
+    "length (edge cost 1 - similarity), not by PCA-processed embedding cosine",
     "TV term: 1 - |S(w) ∩ S(w')| / max(|S(w)|, |S(w')|) (the reference divides by |S(w)|, understating TV when |S(w')| > |S(w)|)",
-    "Monte Carlo error always on: simultaneous two-sided bounds at level alpha, alpha split evenly over the sampled documents (reference: off by default, Hoeffding on two estimates)",
+    "score map: calibrated clipped affine map fitted on held-out queries' unsmoothed candidate scores (reference: sigmoid of the cross-encoder logit)",
+    "Monte Carlo error always on: simultaneous two-sided bounds at level alpha per query, alpha split over the sampled documents "
+    "weighted by unsmoothed rank (reference: off by default, Hoeffding on two estimates)",
+    "bound: betting confidence sequences (Waudby-Smith & Ramdas 2023), anytime-valid (reference: Hoeffding at fixed n)",
     "certification condition per document: min_topK L - max_rest (U + o_d) > 0 (implied by the reference's g_K - g_K+1 - max o_d - mc > 0)",
-    "adaptive sequential sampling with a union bound over a geometric grid of sample sizes (reference: fixed n)",
-    "documents with at most enumerate_limit distinct copies are scored exactly",
+    "adaptive top-K identification sampling (LUCB-style) up to n_max copies (reference: fixed n = 1000-2000 per document)",
+    "documents whose smoothing support is at most the sample budget are scored exactly by enumeration (no error level)",
     "the candidate set is held fixed (as in the reference): the certificate covers promotions among the N candidates",
+    "verdict per (query, K) joined with t4's in-threat-model substitution attacks, verified on the smoothed ranker (not in the paper)",
 ]
 
 
@@ -96,8 +99,9 @@ class CertifyTask:
         opt = self.options
         coll = ctx.in_domain
         runs = ctx.runs(coll)
-        qids = self._sample_queries(ctx, ctx.query_ids(coll))
-        score_map = resolve_score_map(opt.score_map, ctx.ranker)
+        all_qids = ctx.query_ids(coll)
+        qids = self._sample_queries(ctx, all_qids)
+        score_map = self._score_map(ctx, runs, all_qids, qids)
         scorer = mapped_scorer(ctx.ranker, score_map)
         t0 = time.perf_counter()
         sets = SynonymSets(ctx.lexicon, min_similarity=opt.min_similarity, max_set_size=opt.max_set_size)
@@ -105,16 +109,19 @@ class CertifyTask:
         settings = CertifySettings(
             alpha=opt.alpha, k_values=tuple(opt.k_values), procedure=opt.procedure, n_fixed=opt.n_fixed,
             n_min=opt.n_min, ratio=opt.growth, n_max=opt.n_max, bound=opt.bound,
-            enumerate_limit=opt.enumerate_limit, score_batch=opt.score_batch, futility=opt.futility,
+            enumerate_limit=None if opt.enumerate_limit == "auto" else opt.enumerate_limit, score_batch=opt.score_batch,
+            futility=opt.futility, alpha_scheme=opt.alpha_scheme, per_round=opt.per_round,
         )
         records = []
         for qid in tqdm(qids, desc="certify", unit="q", disable=not ctx.progress, leave=False):
             records.append(ctx.unit("certify", qid, lambda qid=qid: self._certify_one(ctx, coll, runs, qid, scorer, smoother, settings)))
         keys = [str(k) for k in opt.k_values]
         crq = {k: float(np.mean([r["certified"][k] for r in records])) if records else 0.0 for k in keys}
+        n_cert = {k: int(sum(r["certified"][k] for r in records)) for k in keys}
         forwards = [int(r["forwards"]) for r in records]
         failures = {k: dict(Counter(r["failed"][k] for r in records if k in r["failed"])) for k in keys}
         o_all = [d["o_d"] for r in records for d in r["documents"]]
+        verdict = join_verdicts(ctx, records, runs["queries"], opt.k_values, opt.alpha, sets, smoother, scorer, settings)
         result: dict[str, Any] = {
             "dataset": coll.name,
             "alpha": opt.alpha,
@@ -122,32 +129,42 @@ class CertifyTask:
             "k_values": list(opt.k_values),
             "n_queries": len(records),
             "candidates_per_query": opt.candidates,
-            "score_map": {"cosine_affine": "(s + 1) / 2 of the cosine", "sigmoid": "sigmoid of the score (logit)", "identity": "score as is (in [0, 1])"}[score_map]
-            + f" [{score_map}]",
+            "score_map": score_map.describe(),
+            "score_map_fit": score_map.to_json(),
             "synonym_sets": sets.info,
             "bound": self._bound_text(settings, opt),
             "sampling": {
                 "n_fixed": opt.n_fixed if opt.procedure == "fixed" else None,
-                "grid": list(settings.grid.sizes) if opt.procedure == "adaptive" else None,
-                "enumerate_limit": opt.enumerate_limit,
+                "n_min": opt.n_min if opt.procedure == "adaptive" else None,
+                "n_max": opt.n_max if opt.procedure == "adaptive" else None,
+                "growth": opt.growth if opt.procedure == "adaptive" else None,
+                "grid": list(settings.grid.sizes) if opt.procedure == "adaptive" and opt.bound != "betting" else None,
+                "enumerate_limit": settings.enumeration_limit,
+                "alpha_scheme": opt.alpha_scheme,
                 "futility": opt.futility if opt.procedure == "adaptive" else None,
             },
             "crq": crq,
+            "crq_interval": {k: list(clopper_pearson(n_cert[k], len(records))) if records else None for k in keys},
             "forwards_per_query": {"mean": float(np.mean(forwards)) if forwards else 0.0, "total": int(sum(forwards))},
             "failures": failures,
             "o_d": {"mean": float(np.mean(o_all)) if o_all else None, "median": float(np.median(o_all)) if o_all else None,
                     "share_zero": float(np.mean(np.asarray(o_all) == 0.0)) if o_all else None},
+            "exact_share": float(np.mean([d["exact"] for r in records for d in r["documents"]])) if o_all else None,
+            "verdict": verdict,
             "seconds": round(time.perf_counter() - t0, 3),
             "deviations": DEVIATIONS,
             "queries": records,
         }
-        result["defenses"] = {spec.name: self._defense(ctx, coll, runs, qids, spec) for spec in opt.defenses}
+        result["defenses"] = {spec.name: evaluate_defense(ctx, opt, coll, runs, qids, spec) for spec in opt.defenses}
 
         def key(*parts: str) -> str:
             return str(MetricKey.of(self.name, *parts))
 
         metrics: dict[str, float] = {key(f"crq@{k}"): v for k, v in crq.items()}
         metrics[key("forwards_per_query")] = result["forwards_per_query"]["mean"]
+        for k in keys:
+            for v in VERDICTS:
+                metrics[key("verdict", f"{v}@{k}")] = verdict["counts"][f"verdict.{v}@{k}"]
         for name, rec in result["defenses"].items():
             for m, v in rec.get("effectiveness", {}).items():
                 metrics[key(name, m, "diff")] = v["diff"]
@@ -159,18 +176,47 @@ class CertifyTask:
         result["metrics"] = metrics
         result["per_query"] = [
             {"query_id": r["query_id"], "system": "smoothed", "measure": f"certified@{k}", "value": float(r["certified"][k])} for k in keys for r in records
+        ] + [
+            {"query_id": r["query_id"], "system": "smoothed", "measure": f"verdict.{v}@{k}", "value": float(r["verdict"][k] == v)}
+            for k in keys for v in VERDICTS for r in records
         ]
         result["metric_per_query"] = {key(f"crq@{k}"): {"system": "smoothed", "measure": f"certified@{k}"} for k in keys}
         return result
 
     @staticmethod
     def _bound_text(settings: CertifySettings, opt: CertifyConfig) -> str:
-        kind = {"empirical_bernstein": "empirical Bernstein (Maurer & Pontil 2009, Thm 4)", "hoeffding": "Hoeffding",
+        kind = {"betting": "betting confidence sequence (Waudby-Smith & Ramdas 2023; hedged capital, predictable plug-in bets, "
+                "two one-sided processes at delta/2 each, running intersection)",
+                "empirical_bernstein": "empirical Bernstein (Maurer & Pontil 2009, Thm 4)", "hoeffding": "Hoeffding",
                 "both": "min of Hoeffding and empirical Bernstein (each at half the level)"}[opt.bound]
+        split = f"alpha split over the sampled documents ({opt.alpha_scheme} weights), exact documents none"
         if opt.procedure == "fixed":
-            return f"{kind}, two-sided, alpha / m per document (m sampled candidates), one look at n = {opt.n_fixed}"
-        return (f"{kind}, two-sided, alpha / (m J) per document and look: union bound over the J = {len(settings.grid.sizes)} "
+            return f"{kind}, two-sided, {split}, one look at n = {opt.n_fixed}"
+        if opt.bound == "betting":
+            return f"{kind}, {split}; anytime-valid, so every look is free; adaptive top-K identification sampling up to n = {opt.n_max}"
+        return (f"{kind}, two-sided, {split}, each divided over the J = {len(settings.grid.sizes)} "
                 f"grid sizes {list(settings.grid.sizes)} (valid under optional stopping), intervals intersected across looks")
+
+    def _score_map(self, ctx, runs, all_qids: list[str], certified: list[str]) -> ScoreMap:
+        """The score map; ``calibrated`` is fitted on held-out queries' unsmoothed candidate scores.
+
+        The held-out queries are judged queries outside the certified sample, chosen by the seed
+        (``ctx.rng("certify", "calibration")``); only their top-N unsmoothed scores are used, so
+        the map does not depend on any certified query or its candidates.
+        """
+        opt = self.options
+        if opt.score_map != "calibrated":
+            return ScoreMap(resolve_score_map(opt.score_map, ctx.ranker))
+        chosen = set(certified)
+        pool = [q for q in all_qids if q not in chosen]
+        if not pool:
+            raise ValueError("certify: score_map calibrated needs judged queries outside the certified sample")
+        n = min(opt.calibration_queries, len(pool))
+        pick = sorted(ctx.rng("certify", "calibration").choice(len(pool), size=n, replace=False).tolist())
+        held_out = [pool[i] for i in pick]
+        scores = [s for q in held_out for _, s in runs["neural"].get(q, [])[: opt.candidates]]
+        return fit_calibrated_map(scores, fitted_on={"query_ids": held_out, "queries": len(held_out), "top_n": opt.candidates,
+                                                     "source": "unsmoothed scores of the held-out queries' top-N candidates"})
 
     def _certify_one(self, ctx, coll, runs, qid, scorer, smoother, settings) -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -182,113 +228,3 @@ class CertifyTask:
         for d, did in zip(rec["documents"], ranked):
             d["doc_id"] = did
         return rec
-
-    # -- defences -------------------------------------------------------------------------------
-    def _defense(self, ctx, coll, runs, qids, spec: DefenseSpec) -> dict[str, Any]:
-
-        try:
-            defense, info = load_defense(spec)
-            if hasattr(defense, "wrap"):
-                env = defense_environment(ctx, spec.name, {d: doc.full_text for d, doc in coll.documents.items()})
-                return {"role": "ranker", "plugin": info.value, **self._ranker_defense(ctx, coll, runs, qids, spec.name, defense.wrap(ctx.ranker, env))}
-            if hasattr(defense, "fit") and hasattr(defense, "score"):
-                return {"role": "screen", "plugin": info.value, **self._screen(ctx, coll, runs, qids, spec.name, defense)}
-            return {"status": "error", "error": f"{spec.name} is neither a RankerDefense nor a DocumentScreen"}
-        except Exception as exc:  # one failing defence must not lose the certificate
-            log.error("defence %s failed: %s", spec.name, exc)
-            log.debug("defence traceback", exc_info=True)
-            return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
-
-    def _ranker_defense(self, ctx, coll, runs, qids, name, defended) -> dict[str, Any]:
-
-        n = self.options.candidates
-        t0 = time.perf_counter()
-        forwards0 = getattr(defended, "forwards", 0)
-
-        def compute(qid):
-            top = [d for d, _ in runs["neural"].get(qid, []) if d in coll.documents][:n]
-            scores = score_pairs(defended, [(runs["queries"][qid], coll.documents[d].full_text) for d in top])
-            return sort_ranked(zip(top, scores.tolist()))
-
-        from tqdm.auto import tqdm
-
-        undefended, defended_run = {}, {}
-        for qid in tqdm(qids, desc=f"certify: {name}", unit="q", disable=not ctx.progress, leave=False):
-            ranked = [(d, s) for d, s in ctx.unit("certify", f"defense/{name}/{qid}", lambda qid=qid: compute(qid))]
-            full = runs["neural"].get(qid, [])
-            top_ids = {d for d, _ in ranked}
-            rest = [d for d, _ in full if d not in top_ids]
-            defended_run[qid] = ranked + [(d, -1.0 - i) for i, d in enumerate(rest)]
-            undefended[qid] = full
-        before = ctx.evaluate(undefended, coll, qids)
-        after = ctx.evaluate(defended_run, coll, qids)
-        eff = {}
-        for m in ctx.config.measures:
-            u = float(np.mean([before[m][q] for q in qids])) if qids else 0.0
-            d = float(np.mean([after[m][q] for q in qids])) if qids else 0.0
-            eff[m] = {"undefended": u, "defended": d, "diff": d - u}
-        describe = defended.describe() if hasattr(defended, "describe") else {}
-        return {
-            "effectiveness": eff,
-            "samples": int(describe.get("samples", 0)),
-            "forwards": int(getattr(defended, "forwards", 0) - forwards0),
-            "queries": len(qids),
-            "candidates": n,
-            "protocol": f"the defended ranker re-ranks the undefended top-{n}; documents below keep their order",
-            "seconds": round(time.perf_counter() - t0, 3),
-        }
-
-    def _screen(self, ctx, coll, runs, qids, name, screen) -> dict[str, Any]:
-
-        opt = self.options
-        t0 = time.perf_counter()
-        ids = sorted(coll.documents)
-        rng = ctx.rng("certify", "detector")
-        pick = rng.choice(len(ids), size=min(opt.detector_docs, len(ids)), replace=False)
-        clean = [coll.documents[ids[i]].full_text for i in pick]
-        half = len(clean) // 2
-        screen.fit(clean[:half], seed=ctx.stream_seed("defense", name))
-        threshold = float(screen.threshold)
-        fpr = float(np.mean(np.asarray(screen.score(clean[half:])) > threshold))
-        adversarial: dict[str, list[str]] = {}
-        originals: dict[str, list[str]] = {}
-        t4 = ctx.result_of("t4") or {}
-        for key, attack in (t4.get("attacks") or {}).items():
-            for system in (attack.get("systems") or {}).values():
-                if system.get("status", "ok") != "ok":
-                    continue
-                for t in system.get("targets") or []:
-                    adv, orig = t.get("adversarial_text"), t.get("original_text")
-                    if adv and adv != orig:
-                        adversarial.setdefault(key, []).append(adv)
-                        if orig:
-                            originals.setdefault(key, []).append(orig)
-        source = "t4"
-        if not adversarial:
-            source = "generated_keyword_stuffing"
-            texts = []
-            srng = ctx.rng("certify", "stuffing")
-            pool = [(q, d) for q in qids for d, _ in runs["neural"].get(q, [])[: opt.candidates] if d in coll.documents]
-            for j in srng.permutation(len(pool))[: opt.detector_stuffed]:
-                q, d = pool[int(j)]
-                text = coll.documents[d].full_text
-                terms = query_terms(runs["queries"][q])
-                n_insert = max(len(terms), math.ceil(0.2 * len(words(text))))
-                texts.append(apply_edits(text, stuffing_edits(text, terms, n_insert, "interleave", srng)) if terms else text)
-            adversarial = {"keyword_stuffing_generated": texts}
-        detection = {k: float(np.mean(np.asarray(screen.score(v)) > threshold)) for k, v in adversarial.items() if v}
-        out = {
-            "threshold": threshold,
-            "false_positive_rate": fpr,
-            "detection_rate": detection,
-            "source": source,
-            "n_clean_fit": half,
-            "n_clean_eval": len(clean) - half,
-            "n_adversarial": {k: len(v) for k, v in adversarial.items()},
-            "seconds": round(time.perf_counter() - t0, 3),
-        }
-        if originals:
-            out["originals_flagged_rate"] = {k: float(np.mean(np.asarray(screen.score(v)) > threshold)) for k, v in originals.items()}
-        if source == "generated_keyword_stuffing":
-            out["generation"] = "query content terms, cycled, spread evenly over top candidates by the stuffing generator (mode interleave, +20% words)"
-        return out

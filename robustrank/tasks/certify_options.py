@@ -36,27 +36,41 @@ class CertifyConfig(StrictModel):
     )
     alpha: float = Field(0.05, gt=0, lt=1, description="Error level of each query's certificate (all K simultaneously).")
     procedure: Literal["adaptive", "fixed"] = Field(
-        "adaptive", description="adaptive: sequential sampling with time-uniform bounds; fixed: n_fixed copies per document (the reference)."
+        "adaptive", description="adaptive: top-K identification sampling with anytime-valid bounds; fixed: n_fixed copies per document (the reference)."
     )
     n_fixed: int = Field(1000, ge=2, description="Copies per document for procedure fixed (reference: 1000).")
-    n_min: int = Field(32, ge=2, description="First checkpoint of the adaptive grid.")
-    growth: float = Field(2.0, gt=1, description="Growth factor of the adaptive checkpoint grid.")
-    n_max: int = Field(2048, ge=2, description="Cap on copies per document for procedure adaptive.")
-    bound: Literal["empirical_bernstein", "hoeffding", "both"] = Field(
-        "empirical_bernstein", description="Confidence bound (Maurer-Pontil empirical Bernstein, Hoeffding, or the tighter of both)."
+    n_min: int = Field(32, ge=2, description="Adaptive: copies of every sampled document at the first look.")
+    growth: float = Field(1.5, gt=1, description="Adaptive: growth of a document's copies per round (fixed-n bounds: of the checkpoint grid).")
+    n_max: int = Field(4096, ge=2, description="Cap on copies per document for procedure adaptive.")
+    bound: Literal["betting", "empirical_bernstein", "hoeffding", "both"] = Field(
+        "betting", description="Confidence bound: betting confidence sequence (Waudby-Smith & Ramdas 2023, anytime-valid), "
+        "Maurer-Pontil empirical Bernstein, Hoeffding, or the tighter of the last two."
     )
+    alpha_scheme: Literal["rank", "uniform"] = Field(
+        "rank", description="Split of alpha over sampled documents: weighted toward the K boundaries by unsmoothed rank, or uniform."
+    )
+    per_round: int = Field(2, ge=1, description="Adaptive: widest blocking documents sampled per open K and round (besides the binding pair).")
     futility: bool = Field(
         True, description="Adaptive: stop working on a K that even n_max copies would very likely not certify (affects cost, never validity)."
     )
-    enumerate_limit: int = Field(64, ge=1, description="Score a document exactly when its smoothing distribution has at most this many copies.")
+    enumerate_limit: int | Literal["auto"] = Field(
+        "auto", description="Score a document exactly when its smoothing distribution has at most this many copies "
+        "(auto: the sample budget, n_max or n_fixed)."
+    )
     score_batch: int = Field(1024, gt=0, description="(query, copy) pairs per scoring call.")
     min_similarity: float = Field(
         0.7, ge=-1, le=1, description="Lexicon pairs at or above this similarity are substitutions (0.5 gives a 7,643-word "
         "component and o_d near 1 for most vaswani documents; see docs/certify.md)."
     )
-    max_set_size: int = Field(100, gt=0, description="Cap on |S(w)| (reference: 100).")
-    score_map: Literal["auto", "cosine_affine", "sigmoid", "identity"] = Field(
-        "auto", description="Map of ranker scores to [0, 1]: auto = (s+1)/2 for cosine bi-encoders, sigmoid otherwise."
+    max_set_size: int | Literal["auto"] = Field(
+        "auto", description="Cap on |S(w)| (reference: 100); auto = the largest synonym component (no TV term)."
+    )
+    score_map: Literal["calibrated", "auto", "cosine_affine", "sigmoid", "identity"] = Field(
+        "calibrated", description="Map of ranker scores to [0, 1]: calibrated = clipped affine map fitted on held-out queries; "
+        "auto = (s+1)/2 for cosine bi-encoders, sigmoid otherwise."
+    )
+    calibration_queries: int = Field(
+        20, gt=0, description="Calibrated map: judged queries outside the certified sample whose unsmoothed candidate scores fit the map."
     )
     defenses: list[DefenseSpec] = Field(default_factory=_default_defenses, description="Defence plugins evaluated on the same queries.")
     detector_docs: int = Field(2000, gt=10, description="Clean collection documents sampled for the detector (half fit, half false-positive rate).")
@@ -75,4 +89,8 @@ class CertifyConfig(StrictModel):
             raise ValueError(f"every K must be below candidates ({self.candidates}); got {max(self.k_values)}")
         if self.n_max < self.n_min:
             raise ValueError("n_max must be >= n_min")
+        if isinstance(self.max_set_size, int) and self.max_set_size < 1:
+            raise ValueError("max_set_size must be >= 1 or auto")
+        if isinstance(self.enumerate_limit, int) and self.enumerate_limit < 1:
+            raise ValueError("enumerate_limit must be >= 1 or auto")
         return self
