@@ -116,9 +116,9 @@ def test_clopper_pearson_interval():
 
 
 def test_hotflip_on_onnx_victim_says_it_has_no_gradients():
-    from robustrank.tasks.poisoning_options import PoisoningConfig
     from robustrank.errors import ConfigError
     from robustrank.tasks.poisoning import CorpusPoisoningTask
+    from robustrank.tasks.poisoning_options import PoisoningConfig
 
     class Victim:
         def describe(self):
