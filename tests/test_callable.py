@@ -51,7 +51,7 @@ def test_callable_next_to_config_is_found_and_fingerprinted(tmp_path, tiny_datas
 
 
 def test_callable_import_error_says_where_it_looked(tmp_path, tiny_dataset):
-    from robustrank.audit import build_ranker
+    from robustrank.rankers.build import build_ranker
     from robustrank.config import load_config
     from robustrank.errors import ConfigError
 

@@ -87,7 +87,7 @@ def test_onnx_output_must_be_named_when_ambiguous(onnx_models):
 
 
 def test_onnx_type_through_the_registry_says_no_gradients(onnx_models, tmp_path):
-    from robustrank.audit import build_ranker_from_config
+    from robustrank.rankers.build import build_ranker_from_config
     from robustrank.config import RankerConfig
     from robustrank.rankers.base import SupportsGradients
 

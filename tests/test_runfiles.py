@@ -127,7 +127,7 @@ output: {{dir: {tmp_path / 'runonly'}, html: false}}
 
 
 def test_run_ranker_needs_runs_mapping(tmp_path, tiny_dataset):
-    from robustrank.audit import build_ranker
+    from robustrank.rankers.build import build_ranker
     from robustrank.config import load_config
     from robustrank.errors import ConfigError
 
