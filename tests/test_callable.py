@@ -51,9 +51,9 @@ def test_callable_next_to_config_is_found_and_fingerprinted(tmp_path, tiny_datas
 
 
 def test_callable_import_error_says_where_it_looked(tmp_path, tiny_dataset):
-    from robustrank.rankers.build import build_ranker
     from robustrank.config import load_config
     from robustrank.errors import ConfigError
+    from robustrank.rankers.build import build_ranker
 
     cfg_path = _setup(tmp_path, tiny_dataset, "rr_callable_present")
     cfg_path.write_text(cfg_path.read_text().replace("rr_callable_present:score", "rr_callable_absent:score"))

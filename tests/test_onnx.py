@@ -87,9 +87,9 @@ def test_onnx_output_must_be_named_when_ambiguous(onnx_models):
 
 
 def test_onnx_type_through_the_registry_says_no_gradients(onnx_models, tmp_path):
-    from robustrank.rankers.build import build_ranker_from_config
     from robustrank.config import RankerConfig
     from robustrank.rankers.base import SupportsGradients
+    from robustrank.rankers.build import build_ranker_from_config
 
     r = build_ranker_from_config(RankerConfig(type="onnx", model=str(onnx_models["bi"]), batch_size=2), tmp_path)
     assert not isinstance(r, SupportsGradients)

@@ -127,9 +127,9 @@ output: {{dir: {tmp_path / 'runonly'}, html: false}}
 
 
 def test_run_ranker_needs_runs_mapping(tmp_path, tiny_dataset):
-    from robustrank.rankers.build import build_ranker
     from robustrank.config import load_config
     from robustrank.errors import ConfigError
+    from robustrank.rankers.build import build_ranker
 
     path = write_config(tmp_path / "bad.yaml", f"""
 name: bad
