@@ -61,6 +61,7 @@ from robustrank.lexicon import Lexicon, Synonym
 from robustrank.metrics import evaluate
 from robustrank.rankers.base import (
     Ranker,
+    SupportsEmbeddingTable,
     SupportsFingerprint,
     SupportsGradients,
     SupportsPairs,
@@ -100,6 +101,7 @@ __all__ = [
     "ScoredDoc",
     "Smoother",
     "StrictModel",
+    "SupportsEmbeddingTable",
     "SupportsFingerprint",
     "SupportsGradients",
     "SupportsPairs",

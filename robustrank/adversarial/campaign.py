@@ -140,6 +140,18 @@ class Campaign:
         )
         if self.screens:
             adv = rec.get("adversarial_text", target.text)
-            rec["flags"] = {n: bool(float(s.score([adv])[0]) > float(s.threshold)) for n, s in self.screens.items()}
+            rec["flags"] = {n: screen_flag(s, adv, target.query) for n, s in self.screens.items()}
             rec["flagged"] = any(rec["flags"].values())
+            rec["flags_original"] = {n: screen_flag(s, target.text, target.query) for n, s in self.screens.items()}
         return rec
+
+
+def screen_flag(screen: Any, text: str, query: str) -> bool:
+    """Whether a document screen flags ``text``: per query when it screens with queries
+    (``flag(texts, queries)``), else its anomaly score against ``threshold``."""
+    if hasattr(screen, "flag"):
+        try:
+            return bool(screen.flag([text], [query])[0])
+        except TypeError:
+            return bool(screen.flag([text])[0])
+    return bool(float(screen.score([text])[0]) > float(screen.threshold))

@@ -11,7 +11,8 @@ system's ranker exposes gradients (:class:`~robustrank.rankers.base.SupportsGrad
 otherwise attacks get no handle on the model, so they cannot have used it. When white-box is
 requested but a system has no gradients, the system records the downgrade. An attack that
 needs gradients declares ``threat_model = "white-box"``; where none are granted it is not run
-(``not_applicable`` with the reason). An attack that may use granted gradients (e.g. PRADA's
+(``not_applicable`` with the reason). One that never reads gradients declares
+``threat_model = "black-box"``. An attack that may use granted gradients (e.g. PRADA's
 white-box mode) states what it did with ``summary()["threat_model"]``; if it does not say, the
 record says that access was granted and its use is undeclared.
 """
@@ -66,6 +67,9 @@ def attack_threat_model(attack: Any, access: dict[str, Any], summary: dict[str, 
     elif not access["white_box_granted"]:
         ran = access["oracle"]
         note = access.get("downgrade") or "no gradients granted"
+    elif getattr(attack, "threat_model", None) == "black-box":
+        ran = access["oracle"]
+        note = "declared black-box: the plugin never reads the victim's gradients"
     elif declared:
         ran = str(declared)
         note = "declared by the plugin"

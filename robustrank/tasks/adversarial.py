@@ -33,6 +33,7 @@ from robustrank.adversarial.analysis import analyse, flat_metrics, system_prefix
 from robustrank.adversarial.campaign import AttackedSystem, Campaign
 from robustrank.adversarial.defenses import defense_environment
 from robustrank.adversarial.injection import run_injection
+from robustrank.adversarial.screening import fit_screen, screening_summary
 from robustrank.adversarial.measures import build_fluency
 from robustrank.adversarial.similarity import build_similarity
 from robustrank.adversarial.specs import load_defense
@@ -89,8 +90,9 @@ class AdversarialTask:
             if all(hasattr(d, a) for a in ("fit", "score", "threshold")):
                 sample = ctx.rng("t4", "screen", name).permutation(len(docs))[:2000]
                 ids = list(docs)
-                d.fit([docs[ids[i]] for i in sample], seed=ctx.stream_seed("defense", name))
+                source = fit_screen(d, [docs[ids[i]] for i in sample], ctx.stream_seed("defense", name), runs, sampled, docs)
                 screens[name] = d
+                defense_info[name]["calibration"] = {**(d.info() if hasattr(d, "info") else {"threshold": d.threshold}), "pairs_source": source}
                 defense_info[name]["role"] = "screen" if "role" not in defense_info[name] else "ranker+screen"
         return systems, screens, defense_info
 
@@ -170,6 +172,7 @@ class AdversarialTask:
             "measures": {"similarity": similarity.info, "fluency": fluency.info},
             "attacks": attacks_out,
             "comparisons": analysis["comparisons"],
+            "screening": screening_summary(attacks_out, screens) if screens else None,
             **analysis["ensembles"],
             "injection": injection,
             "metrics": metrics,
