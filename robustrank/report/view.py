@@ -67,8 +67,19 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             note = f"targets {nm.get('n_targets', '–')}"
             if n.get("status") not in (None, "ok"):
                 note = f"neural: {n.get('status')} {n.get('error') or n.get('reason') or ''}".strip()
-            rows.append(_row("t4", f"{key}: success rate", nm.get("success_rate"), None, bm.get("success_rate"), None,
-                             ("top-10 rate (neural)", nm.get("top10_rate"), None), note))
+            rows.append(_row("t4", f"{key}: success rate", nm.get("success_rate"), _pair(nm.get("success_rate_ci_low"), nm.get("success_rate_ci_high")),
+                             bm.get("success_rate"), _pair(bm.get("success_rate_ci_low"), bm.get("success_rate_ci_high")),
+                             ("top-10 rate (neural)", nm.get("top10_rate"), _pair(nm.get("top10_rate_ci_low"), nm.get("top10_rate_ci_high"))), note))
+        for ename in ("ensemble", "ensemble_black_box"):
+            ens = t4.get(ename) or {}
+            en, eb = ens.get("neural", {}), ens.get("bm25", {})
+            enm = en.get("metrics", {}) if en.get("status") == "ok" else {}
+            ebm = eb.get("metrics", {}) if eb.get("status") == "ok" else {}
+            if enm or ebm:
+                rows.append(_row("t4", f"{ename}: worst-case success rate", enm.get("success_rate"), _pair(enm.get("success_rate_ci_low"), enm.get("success_rate_ci_high")),
+                                 ebm.get("success_rate"), _pair(ebm.get("success_rate_ci_low"), ebm.get("success_rate_ci_high")),
+                                 ("top-10 rate (neural)", enm.get("top10_rate"), _pair(enm.get("top10_rate_ci_low"), enm.get("top10_rate_ci_high"))),
+                                 f"targets {enm.get('n_targets', '–')}, members {', '.join(en.get('members', []))}"))
         inj = (t4.get("injection") or {}).get("systems") or {}
         if inj:
             rows.append(_row("t4", "injection: queries with injected doc in top 10", inj.get("neural", {}).get("share_queries_with_injected_in_top10"), None,
@@ -183,6 +194,12 @@ def known_limitations(results: dict[str, Any]) -> list[str]:
             out.append(f"{key}: {note}")
     t4 = task_result(results, "t4")
     if t4:
+        sim = (t4.get("measures") or {}).get("similarity") or {}
+        if sim.get("judged_by_victim"):
+            out.append(f"T4 semantic similarity was measured with {sim.get('model')}, the audited model itself: {sim.get('judge_note', 'the victim judged its own attack')}.")
+        for sname, sinfo in (t4.get("systems") or {}).items():
+            if (sinfo.get("access") or {}).get("downgrade"):
+                out.append(f"T4: {sinfo['access']['downgrade']}.")
         for key, a in t4.get("attacks", {}).items():
             prep = a.get("prepare") or {}
             if "imitation_fidelity" in prep or "surrogate" in prep:
