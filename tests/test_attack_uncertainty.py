@@ -104,6 +104,10 @@ def test_profile_sets_target_counts_unless_explicit():
     assert T4Config(profile="standard").targets.queries == 50
     assert T4Config(profile="paper").targets.queries is None
     assert T4Config(profile="paper", targets={"queries": 3}).targets.queries == 3
+    with pytest.raises(ValueError, match="not an attack key"):
+        T4Config(ensemble={"members": ["nope"]})
+    with pytest.raises(ValueError, match="reserved"):
+        T4Config(attacks=[{"name": "keyword_stuffing", "key": "ensemble"}])
 
 
 def test_threat_model_records_downgrade_and_refusal():

@@ -138,6 +138,13 @@ class T4Config(StrictModel):
         keys = [a.key for a in self.attacks if a.key]
         if len(keys) != len(set(keys)):
             raise ValueError("attack keys must be unique")
+        reserved = {"ensemble", "ensemble_black_box", "injection"} & {a.key or a.name for a in self.attacks}
+        if reserved:
+            raise ValueError(f"attack key {sorted(reserved)[0]!r} is reserved; give the attack another key")
+        known = {a.key or a.name for a in self.attacks}
+        unknown = [m for m in self.ensemble.members or [] if m.split("@")[0] not in known]
+        if unknown:
+            raise ValueError(f"ensemble.members: {unknown[0]!r} is not an attack key ({', '.join(sorted(known))})")
         return self
 
     @model_validator(mode="before")
