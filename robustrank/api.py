@@ -14,7 +14,8 @@ Groups: ``robustrank.rankers``, ``robustrank.tasks``, ``robustrank.attacks``,
 What is here, by purpose:
 
 * records: :class:`Document`, :class:`Query`, :class:`Qrel`, :class:`ScoredDoc`;
-* rankers: the :class:`Ranker` protocol and its capabilities, :func:`score_pairs`,
+* rankers: the :class:`Ranker` protocol and its capabilities (:class:`SupportsGradients`,
+  :class:`SupportsEmbeddingTable` for white-box attacks, ...), :func:`score_pairs`,
   :func:`rank`, :class:`CachedRanker`, :func:`resolve_model`;
 * tasks: :class:`Task`, :class:`TaskContext`, :class:`TaskSkipped`, :class:`StrictModel`
   (base of every ``Options`` model), :func:`derive_seed`, :func:`evaluate`;
@@ -63,6 +64,7 @@ from robustrank.lexicon import Lexicon, Synonym
 from robustrank.metrics import evaluate
 from robustrank.rankers.base import (
     Ranker,
+    SupportsEmbeddingTable,
     SupportsFingerprint,
     SupportsGradients,
     SupportsPairs,
@@ -105,6 +107,7 @@ __all__ = [
     "ScoredDoc",
     "Smoother",
     "StrictModel",
+    "SupportsEmbeddingTable",
     "SupportsFingerprint",
     "SupportsGradients",
     "SupportsPairs",

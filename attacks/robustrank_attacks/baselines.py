@@ -35,6 +35,7 @@ class RandomSubstitution:
     """Random synonym substitution (no victim feedback unless ``greedy``)."""
 
     name = "random_substitution"
+    threat_model = "black-box"
 
     class Options(StrictModel):
         """Options of ``random_substitution``."""

@@ -38,6 +38,7 @@ class KeywordStuffing:
     """Keyword stuffing (prepend / append / interleave) and term spamming (replace)."""
 
     name = "keyword_stuffing"
+    threat_model = "black-box"
 
     class Options(StrictModel):
         """Options of ``keyword_stuffing``."""

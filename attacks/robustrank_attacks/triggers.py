@@ -181,6 +181,7 @@ class TriggerAttackBase:
     """Common machinery of trigger attacks: prepare the LM and detector, build the outcome."""
 
     name = "trigger"
+    threat_model = "black-box"
     Options = TriggerOptions
 
     def __init__(self, options: TriggerOptions | Mapping[str, Any] | None = None):

@@ -18,7 +18,9 @@ from tqdm.auto import tqdm
 
 from robustrank.adversarial.runner import aggregate, attack_one
 from robustrank.adversarial.specs import AttackSpec, load_attack
+from robustrank.adversarial.threat import attack_threat_model, refusal, requires_gradients, system_access
 from robustrank.adversarial.types import AttackEnvironment, AttackTarget, Budget
+from robustrank.adversarial.uncertainty import add_intervals
 
 __all__ = ["AttackedSystem", "Campaign"]
 
@@ -80,8 +82,12 @@ class Campaign:
         ``entry["prepare"][system.name]`` receives the attack's ``summary()`` after ``prepare``.
         """
         ctx = self.ctx
+        access = system_access(system.name, system.ranker, white_box=self.white_box, expose_scores=self.expose_scores)
         try:
             attack, _ = load_attack(spec)
+            if requires_gradients(attack) and not access["white_box_granted"]:
+                reason = refusal(access, system.name)
+                return {"status": "not_applicable", "reason": reason, "threat_model": {"ran_under": None, "requested": "white-box", "note": reason}}
             rankings = {q: [(d, s if self.expose_scores else None) for d, s in lst] for q, lst in system.rankings.items()}
             env = AttackEnvironment(
                 documents=self.documents,
@@ -92,7 +98,7 @@ class Campaign:
                 seed=ctx.stream_seed("t4", key, system.name, "prepare"),
                 artifact_dir=ctx.artifact_dir,
                 device=ctx.config.ranker.device,
-                white_box_ranker=system.ranker if self.white_box else None,
+                white_box_ranker=system.ranker if access["white_box_granted"] else None,
                 progress=ctx.progress,
             )
             if hasattr(attack, "applicable"):
@@ -102,15 +108,18 @@ class Campaign:
             with ctx.timed(f"t4:{key}:{system.name}:prepare"):
                 if hasattr(attack, "prepare"):
                     attack.prepare(env)
-            if hasattr(attack, "summary"):
-                entry["prepare"][system.name] = attack.summary()
+            summary = attack.summary() if hasattr(attack, "summary") else None
+            if summary is not None:
+                entry["prepare"][system.name] = summary
+            threat = attack_threat_model(attack, access, summary)
             records = []
             with ctx.timed(f"t4:{key}:{system.name}:attack"):
                 for qid, did, rank in tqdm(system.targets, desc=f"t4 {key} {system.name}", unit="doc", disable=not ctx.progress, leave=False):
                     target = AttackTarget(qid, self.queries[qid], did, self.documents[did], rank, tuple(rankings[qid]))
                     unit = f"{key}/{system.name}/{qid}/{did}"
                     records.append(ctx.unit("t4", unit, lambda t=target: self._attack_target(attack, key, system, t)))
-            return {"status": "ok", "metrics": aggregate(records), "targets": records}
+            metrics = add_intervals(aggregate(records), records, seed=ctx.stream_seed("t4", key, system.name, "bootstrap"))
+            return {"status": "ok", "threat_model": threat, "metrics": metrics, "targets": records}
         except Exception as exc:  # one failing (attack, system) pair does not stop the task
             log.error("t4: attack %s against %s failed: %s", key, system.name, exc)
             log.debug("traceback", exc_info=True)
@@ -131,6 +140,18 @@ class Campaign:
         )
         if self.screens:
             adv = rec.get("adversarial_text", target.text)
-            rec["flags"] = {n: bool(float(s.score([adv])[0]) > float(s.threshold)) for n, s in self.screens.items()}
+            rec["flags"] = {n: screen_flag(s, adv, target.query) for n, s in self.screens.items()}
             rec["flagged"] = any(rec["flags"].values())
+            rec["flags_original"] = {n: screen_flag(s, target.text, target.query) for n, s in self.screens.items()}
         return rec
+
+
+def screen_flag(screen: Any, text: str, query: str) -> bool:
+    """Whether a document screen flags ``text``: per query when it screens with queries
+    (``flag(texts, queries)``), else its anomaly score against ``threshold``."""
+    if hasattr(screen, "flag"):
+        try:
+            return bool(screen.flag([text], [query])[0])
+        except TypeError:
+            return bool(screen.flag([text])[0])
+    return bool(float(screen.score([text])[0]) > float(screen.threshold))

@@ -7,6 +7,8 @@ a capability and check it with ``isinstance`` (the protocols are runtime-checkab
 * :class:`SupportsTokenizer` - ``tokenizer`` (a Hugging Face tokenizer).
 * :class:`SupportsGradients` - ``embedding_gradients(query, doc)``: gradient of the score with
   respect to the document's input word embeddings (white-box attacks).
+* :class:`SupportsEmbeddingTable` - ``input_embeddings(token_ids)``: rows of the input word
+  embedding table (white-box attacks score candidate tokens against gradients, HotFlip-style).
 * :class:`SupportsFingerprint` - ``fingerprint()``: sha256 of the weight files.
 """
 
@@ -25,6 +27,7 @@ __all__ = [
     "SupportsPairs",
     "SupportsTokenizer",
     "SupportsGradients",
+    "SupportsEmbeddingTable",
     "SupportsFingerprint",
     "TokenGradients",
     "score_pairs",
@@ -82,6 +85,17 @@ class SupportsGradients(Protocol):
 
     def embedding_gradients(self, query: str, doc: str) -> TokenGradients:
         """Return the gradient of score(query, doc) w.r.t. the doc's input embeddings."""
+        ...
+
+
+@runtime_checkable
+class SupportsEmbeddingTable(Protocol):
+    """White-box access: the input word-embedding table, with the tokenizer that indexes it."""
+
+    tokenizer: Any
+
+    def input_embeddings(self, token_ids: Sequence[int]) -> np.ndarray:
+        """Rows of the input embedding table for ``token_ids``: float array [len(token_ids), dim]."""
         ...
 
 

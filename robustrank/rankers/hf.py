@@ -73,6 +73,11 @@ class _Backbone:
     def word_embeddings(self):
         return self.model.get_input_embeddings()
 
+    def embedding_rows(self, token_ids: Sequence[int]) -> np.ndarray:
+        with self._torch.no_grad():
+            idx = self._torch.as_tensor(list(token_ids), dtype=self._torch.long, device=self.device)
+            return self.word_embeddings().weight[idx].float().cpu().numpy()
+
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
@@ -252,6 +257,10 @@ class BiEncoderRanker:
         embs = dict(zip(texts, self.encode(texts)))
         return np.array([float(embs[q] @ embs[d]) for q, d in pairs], dtype=np.float64)
 
+    def input_embeddings(self, token_ids: Sequence[int]) -> np.ndarray:
+        """Rows of the input word-embedding table for ``token_ids`` (white-box attacks)."""
+        return self.backbone.embedding_rows(token_ids)
+
     def embedding_gradients(self, query: str, doc: str) -> TokenGradients:
         """Gradient of score(query, doc) w.r.t. the document's input word embeddings."""
         torch = self.backbone._torch
@@ -361,6 +370,10 @@ class CrossEncoderRanker:
     def score(self, query: str, docs: Sequence[str]) -> np.ndarray:
         """Score each document for the query."""
         return self.score_pairs([(query, d) for d in docs])
+
+    def input_embeddings(self, token_ids: Sequence[int]) -> np.ndarray:
+        """Rows of the input word-embedding table for ``token_ids`` (white-box attacks)."""
+        return self.backbone.embedding_rows(token_ids)
 
     def embedding_gradients(self, query: str, doc: str) -> TokenGradients:
         """Gradient of score(query, doc) w.r.t. the document segment's input word embeddings."""

@@ -29,16 +29,18 @@ from typing import Any
 import numpy as np
 
 from robustrank import plugins
+from robustrank.adversarial.analysis import analyse, flat_metrics
 from robustrank.adversarial.campaign import AttackedSystem, Campaign
 from robustrank.adversarial.defenses import defense_environment
 from robustrank.adversarial.injection import run_injection
-from robustrank.adversarial.measures import BiEncoderSimilarity, build_fluency
+from robustrank.adversarial.measures import build_fluency
+from robustrank.adversarial.screening import fit_screen, screening_summary
+from robustrank.adversarial.similarity import build_similarity
 from robustrank.adversarial.specs import load_defense
 from robustrank.adversarial.targets import sample_queries, select_targets
+from robustrank.adversarial.threat import system_access
 from robustrank.adversarial.types import Budget
 from robustrank.errors import PluginError
-from robustrank.rankers.hf import BiEncoderRanker
-from robustrank.rankers.resolve import resolve_model
 from robustrank.results import MetricKey
 from robustrank.seeds import derive_seed
 from robustrank.tasks.adversarial_options import T4Config
@@ -46,9 +48,6 @@ from robustrank.tasks.adversarial_options import T4Config
 __all__ = ["AdversarialTask"]
 
 log = logging.getLogger(__name__)
-
-_METRICS = ("success_rate", "top10_rate", "top50_rate", "avg_boosted_ranks", "perturbation_pct", "semantic_similarity", "victim_queries_mean", "flagged_rate")
-
 
 def _metric(task: str, group: str, system: str, name: str) -> str:
     """Metric key of ``name`` for ``system``: ``t4.<group>.<name>`` for the audited ranker,
@@ -106,8 +105,9 @@ class AdversarialTask:
             if all(hasattr(d, a) for a in ("fit", "score", "threshold")):
                 sample = ctx.rng("t4", "screen", name).permutation(len(docs))[:2000]
                 ids = list(docs)
-                d.fit([docs[ids[i]] for i in sample], seed=ctx.stream_seed("defense", name))
+                source = fit_screen(d, [docs[ids[i]] for i in sample], ctx.stream_seed("defense", name), runs, sampled, docs)
                 screens[name] = d
+                defense_info[name]["calibration"] = {**(d.info() if hasattr(d, "info") else {"threshold": d.threshold}), "pairs_source": source}
                 defense_info[name]["role"] = "screen" if "role" not in defense_info[name] else "ranker+screen"
         return systems, screens, defense_info
 
@@ -129,7 +129,11 @@ class AdversarialTask:
                 picks = select_targets(ranked, opt.targets.rank_ranges, opt.targets.per_query, ctx.rng("t4", "targets", system.name, qid))
                 system.targets += [(qid, d, r) for _, d, r in picks]
 
-        similarity = self._similarity(ctx)
+        similarity = build_similarity(opt.similarity_model, ctx.ranker, device=ctx.config.ranker.device, base_dir=ctx.config.base_dir)
+        access = {s.name: system_access(s.name, s.ranker, white_box=opt.white_box, expose_scores=opt.expose_scores) for s in systems.values()}
+        for a in access.values():
+            if a.get("downgrade"):
+                log.warning("t4: %s", a["downgrade"])
         with ctx.timed("t4:fluency_lm"):
             fluency = build_fluency(opt.fluency, list(docs.values()), seed=derive_seed(ctx.seed, "t4", "fluency"), resolve=ctx.resolve, device=ctx.config.ranker.device)
         ppl_cache: dict[str, float | None] = {}
@@ -158,11 +162,10 @@ class AdversarialTask:
             entry["plugin"] = _plugin_info(spec.name)
             attacks_out[key] = entry
             for sname, res in entry["systems"].items():
-                if res.get("status") != "ok":
-                    continue
-                for name in _METRICS:
-                    if res["metrics"].get(name) is not None:
-                        metrics[_metric(self.name, key, sname, name)] = res["metrics"][name]
+                if res.get("status") == "ok":
+                    metrics.update(flat_metrics(self.name, key, sname, res["metrics"]))
+        analysis = analyse(self.name, attacks_out, list(systems), opt.ensemble, ctx.stream_seed)
+        metrics.update(analysis["metrics"])
 
         injection = None
         if opt.injection.enabled:
@@ -178,27 +181,23 @@ class AdversarialTask:
                 "rank_ranges": [list(r) for r in opt.targets.rank_ranges],
                 "per_query": opt.targets.per_query,
                 "queries": len(sampled),
+                "profile": opt.profile,
                 "seed": ctx.seed,
                 "query_ids": sampled,
                 "source": "each system's own ranked list (neural: re-ranked candidates; bm25: BM25 top list)",
             },
             "budget": {"max_words": opt.budget.max_words, "max_fraction": opt.budget.max_fraction, "max_victim_queries": opt.budget.max_victim_queries},
-            "threat_model": {"white_box": opt.white_box, "expose_scores": opt.expose_scores},
-            "systems": {s.name: {"targets": len(s.targets), "note": s.note} for s in systems.values()},
+            "threat_model": {"white_box": opt.white_box, "expose_scores": opt.expose_scores, "systems": access},
+            "systems": {s.name: {"targets": len(s.targets), "note": s.note, "access": access[s.name]} for s in systems.values()},
             "defenses": defense_info,
             "measures": {"similarity": similarity.info, "fluency": fluency.info},
             "attacks": attacks_out,
+            "comparisons": analysis["comparisons"],
+            "screening": screening_summary(attacks_out, screens) if screens else None,
+            **analysis["ensembles"],
             "injection": injection,
             "metrics": metrics,
         }
-
-    # -- measures --------------------------------------------------------------------------------
-    def _similarity(self, ctx: Any) -> BiEncoderSimilarity:
-        name = self.options.similarity_model
-        inner = getattr(ctx.ranker, "inner", ctx.ranker)
-        if isinstance(inner, BiEncoderRanker) and inner.model_path == resolve_model(name, base_dir=ctx.config.base_dir):
-            return BiEncoderSimilarity(inner, name)
-        return BiEncoderSimilarity(BiEncoderRanker(name, device=ctx.config.ranker.device, base_dir=ctx.config.base_dir), name)
 
 
 def _attack_keys(specs: list[Any]) -> list[tuple[str, Any]]:

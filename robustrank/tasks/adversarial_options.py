@@ -14,8 +14,10 @@ from robustrank.adversarial.specs import AttackSpec, DefenseSpec
 from robustrank.schema_base import StrictModel
 
 __all__ = [
+    "PROFILES",
     "AttackSpec",
     "BudgetConfig",
+    "EnsembleConfig",
     "FluencyConfig",
     "InjectionConfig",
     "T4Config",
@@ -79,10 +81,28 @@ class InjectionConfig(StrictModel):
     mode: Literal["prepend", "append", "interleave"] = Field("interleave", description="Where the query terms go in the carrier document.")
 
 
+PROFILES: dict[str, int | None] = {"quick": 8, "standard": 50, "paper": None}
+"""Queries sampled per profile (one target each by default): quick for a smoke run, standard
+(>= 50 targets) for a release decision, paper = every evaluated query. docs/attacks.md gives the
+confidence-interval half-width each profile yields."""
+
+
+class EnsembleConfig(StrictModel):
+    """The attack ensemble: per target, the strongest outcome over a portfolio of attacks."""
+
+    enabled: bool = Field(True, description="Report the ensemble (t4.ensemble) when at least two attacks ran.")
+    members: list[str] | None = Field(None, description="Attack keys in the portfolio, in tie-break order; null = every attack.")
+
+
 class T4Config(StrictModel):
     """T4: defence against adversarial operations (Wu et al., TOIS 2022, third robustness definition)."""
 
     enabled: bool = Field(False, description="Run the adversarial task.")
+    profile: Literal["quick", "standard", "paper"] = Field(
+        "quick",
+        description="Target count: quick = 8 queries, standard = 50 (>= 50 targets), paper = all evaluated queries; "
+        "an explicit targets.queries overrides it.",
+    )
     targets: TargetConfig = Field(default_factory=TargetConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     attacks: list[AttackSpec] = Field(
@@ -103,12 +123,14 @@ class T4Config(StrictModel):
     )
     white_box: bool = Field(False, description="Give attacks the victim's gradients (when it exposes them).")
     expose_scores: bool = Field(True, description="Black box with scores (false: ranks only).")
-    similarity_model: str = Field(
+    similarity_model: str | list[str] = Field(
         "sentence-transformers/all-MiniLM-L6-v2",
-        description="Bi-encoder whose cosine measures original vs adversarial similarity (stands in for USE).",
+        description="Bi-encoder whose cosine measures original vs adversarial similarity (stands in for USE); a list is "
+        "tried in order and the first that resolves and is not the victim wins (else the victim judges, recorded).",
     )
     fluency: FluencyConfig = Field(default_factory=FluencyConfig)
     injection: InjectionConfig = Field(default_factory=InjectionConfig)
+    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     keep_texts: bool = Field(True, description="Store original and adversarial texts per target in results.json.")
 
     @model_validator(mode="after")
@@ -116,4 +138,29 @@ class T4Config(StrictModel):
         keys = [a.key for a in self.attacks if a.key]
         if len(keys) != len(set(keys)):
             raise ValueError("attack keys must be unique")
+        reserved = {"ensemble", "ensemble_black_box", "injection"} & {a.key or a.name for a in self.attacks}
+        if reserved:
+            raise ValueError(f"attack key {sorted(reserved)[0]!r} is reserved; give the attack another key")
+        known = {a.key or a.name for a in self.attacks}
+        unknown = [m for m in self.ensemble.members or [] if m.split("@")[0] not in known]
+        if unknown:
+            raise ValueError(f"ensemble.members: {unknown[0]!r} is not an attack key ({', '.join(sorted(known))})")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_profile(cls, data: object) -> object:
+        """The profile sets ``targets.queries`` unless the config sets it explicitly."""
+        if not isinstance(data, dict):
+            return data
+        profile = data.get("profile", "quick")
+        if profile not in PROFILES:
+            return data  # the field validator reports it
+        targets = data.get("targets")
+        if isinstance(targets, TargetConfig):
+            if "queries" in targets.model_fields_set:
+                return data
+            targets = targets.model_dump()
+        targets = dict(targets or {})
+        targets.setdefault("queries", PROFILES[profile])
+        return {**data, "targets": targets}

@@ -1,0 +1,79 @@
+"""The threat model each attack actually ran under, as recorded in results.json.
+
+Two access levels (Wu et al., TOIS 2023; Croce & Hein 2020 for the worst-case role):
+
+* ``black-box`` - the attacker sees the victim only through the oracle: ranks, and scores when
+  ``tasks.t4.expose_scores`` is true (``black-box (scores)`` / ``black-box (ranks only)``);
+* ``white-box`` - the attacker also has the victim's gradients w.r.t. its input embeddings.
+
+White-box access is *granted* on a system only when ``tasks.t4.white_box`` is true **and** the
+system's ranker exposes gradients (:class:`~robustrank.rankers.base.SupportsGradients`);
+otherwise attacks get no handle on the model, so they cannot have used it. When white-box is
+requested but a system has no gradients, the system records the downgrade. An attack that
+needs gradients declares ``threat_model = "white-box"``; where none are granted it is not run
+(``not_applicable`` with the reason). One that never reads gradients declares
+``threat_model = "black-box"``. An attack that may use granted gradients (e.g. PRADA's
+white-box mode) states what it did with ``summary()["threat_model"]``; if it does not say, the
+record says that access was granted and its use is undeclared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from robustrank.rankers.base import SupportsGradients
+
+__all__ = ["WHITE_BOX", "attack_threat_model", "refusal", "requires_gradients", "system_access"]
+
+WHITE_BOX = "white-box"
+
+
+def _black(expose_scores: bool) -> str:
+    return "black-box (scores)" if expose_scores else "black-box (ranks only)"
+
+
+def system_access(name: str, ranker: Any, *, white_box: bool, expose_scores: bool) -> dict[str, Any]:
+    """What attackers may use against one system; notes a white-box request that cannot be met."""
+    gradients = isinstance(ranker, SupportsGradients)
+    out: dict[str, Any] = {
+        "white_box_requested": bool(white_box),
+        "gradients_available": gradients,
+        "white_box_granted": bool(white_box and gradients),
+        "oracle": _black(expose_scores),
+    }
+    if white_box and not gradients:
+        out["downgrade"] = f"white-box requested, but system {name} exposes no gradients: every attack on it ran black-box"
+    return out
+
+
+def requires_gradients(attack: Any) -> bool:
+    """Whether an attack plugin declares that it needs the victim's gradients."""
+    return getattr(attack, "threat_model", None) == WHITE_BOX
+
+
+def refusal(access: dict[str, Any], system: str) -> str:
+    """Why a white-box-only attack does not run on a system without granted gradients."""
+    if not access["white_box_requested"]:
+        return "white-box attack, but the audit grants no gradients (tasks.t4.white_box: false)"
+    return f"white-box attack, but system {system} exposes no gradients"
+
+
+def attack_threat_model(attack: Any, access: dict[str, Any], summary: dict[str, Any] | None) -> dict[str, Any]:
+    """The record of what one attack ran under on one system (after ``prepare``)."""
+    declared = (summary or {}).get("threat_model") if isinstance(summary, dict) else None
+    if requires_gradients(attack):
+        ran = WHITE_BOX
+        note = "gradients of the victim itself"
+    elif not access["white_box_granted"]:
+        ran = access["oracle"]
+        note = access.get("downgrade") or "no gradients granted"
+    elif getattr(attack, "threat_model", None) == "black-box":
+        ran = access["oracle"]
+        note = "declared black-box: the plugin never reads the victim's gradients"
+    elif declared:
+        ran = str(declared)
+        note = "declared by the plugin"
+    else:
+        ran = f"{WHITE_BOX} granted ({access['oracle']} oracle); use of the gradients not declared by the plugin"
+        note = "undeclared"
+    return {"ran_under": ran, "requested": WHITE_BOX if requires_gradients(attack) or access["white_box_requested"] else access["oracle"], "note": note}
