@@ -30,7 +30,7 @@ What is here, by purpose:
 * training: :class:`PairwiseExample`, :class:`TrainingConfig`, :func:`train_pairwise_cross_encoder`.
 """
 
-from robustrank.adversarial.defenses import DefenseEnvironment, DocumentScreen, RankerDefense
+from robustrank.adversarial.defenses import DefenseEnvironment, DocumentScreen, RankerDefense, defended_score_fn
 from robustrank.adversarial.edits import (
     apply_edits,
     changed_words,
@@ -118,6 +118,7 @@ __all__ = [
     "bootstrap_ci",
     "changed_words",
     "correct_pvalues",
+    "defended_score_fn",
     "derive_seed",
     "diff_edits",
     "document_words",
