@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robustrank.api import AttackTarget, Budget, DefenseEnvironment, Lexicon, defended_score_fn
+from robustrank.api import (
+    AttackTarget,
+    Budget,
+    DefenseEnvironment,
+    Lexicon,
+    defended_score_fn,
+)
 
 
 @pytest.fixture()
@@ -88,7 +94,7 @@ def test_whitespace_variant_scores_the_same_and_noise_differs_by_query(tmp_path,
 def test_final_rescoring_uses_more_copies_and_drives_the_reported_rank(tmp_path, lexicon):
     from robustrank.adversarial.runner import attack_one
 
-    smoothed, inner = _smoothed(tmp_path, lexicon)
+    smoothed, _ = _smoothed(tmp_path, lexicon)
     assert smoothed.final_samples == 120 and smoothed.describe()["noise"] == "common"
     n0 = smoothed.forwards
     s = smoothed.score_final("microwave noise", [A, B])

@@ -26,8 +26,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
-
 from robustrank import plugins
 from robustrank.adversarial.campaign import AttackedSystem, Campaign
 from robustrank.adversarial.defenses import defended_score_fn, defense_environment
