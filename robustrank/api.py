@@ -27,7 +27,9 @@ What is here, by purpose:
   :func:`words`, :func:`stopwords`, :func:`bm25_tokenize`;
 * statistics: :func:`summarize`, :func:`bootstrap_ci`, :func:`paired_comparison`,
   :func:`correct_pvalues`;
-* training: :class:`PairwiseExample`, :class:`TrainingConfig`, :func:`train_pairwise_cross_encoder`.
+* training: :class:`PairwiseExample`, :class:`TrainingConfig`, :func:`train_pairwise_cross_encoder`,
+  score distillation (:class:`ScoredList`, :class:`DistillationConfig`, :func:`train_distilled_ranker`)
+  and held-out fidelity (:func:`measure_fidelity`, :func:`top_k_overlap`, :func:`rank_biased_overlap`).
 """
 
 from robustrank.adversarial.defenses import DefenseEnvironment, DocumentScreen, RankerDefense, defended_score_fn
@@ -42,7 +44,15 @@ from robustrank.adversarial.edits import (
     word_spans,
 )
 from robustrank.adversarial.lm import NgramLM, train_ngram_lm
-from robustrank.adversarial.training import PairwiseExample, TrainingConfig, train_pairwise_cross_encoder
+from robustrank.adversarial.fidelity import measure_fidelity, rank_biased_overlap, top_k_overlap
+from robustrank.adversarial.training import (
+    DistillationConfig,
+    PairwiseExample,
+    ScoredList,
+    TrainingConfig,
+    train_distilled_ranker,
+    train_pairwise_cross_encoder,
+)
 from robustrank.adversarial.types import (
     Attack,
     AttackEnvironment,
@@ -87,6 +97,7 @@ __all__ = [
     "BudgetExceeded",
     "CachedRanker",
     "DefenseEnvironment",
+    "DistillationConfig",
     "Document",
     "DocumentScreen",
     "Edit",
@@ -98,6 +109,7 @@ __all__ = [
     "Ranker",
     "RankerDefense",
     "ScoredDoc",
+    "ScoredList",
     "Smoother",
     "StrictModel",
     "SupportsFingerprint",
@@ -124,14 +136,18 @@ __all__ = [
     "document_words",
     "evaluate",
     "match_case",
+    "measure_fidelity",
     "paired_comparison",
     "query_terms",
     "rank",
+    "rank_biased_overlap",
     "resolve_model",
     "score_pairs",
     "stopwords",
     "stuffing_edits",
     "summarize",
+    "top_k_overlap",
+    "train_distilled_ranker",
     "train_ngram_lm",
     "train_pairwise_cross_encoder",
     "word_spans",

@@ -177,7 +177,7 @@ def test_prada_trains_surrogate_and_respects_budgets(tiny_env, tiny_victim, tiny
 
     opts = PradaAttack.Options(
         surrogate_init=str(tiny_cross_encoder), surrogate_queries=4, pairs_per_query=4, negative_from=6, positive_depth=2,
-        max_steps=2, batch_size=4, candidates_per_word=3, min_similarity=0.5, loss_docs=4,
+        max_steps=2, batch_size=4, candidates_per_word=3, min_similarity=0.5, loss_docs=4, training="pairwise", heldout_queries=1,
     )
     attack = PradaAttack(opts)
     attack.prepare(tiny_env)
