@@ -89,7 +89,7 @@ def _pat(env, tiny_cross_encoder, **kw):
 
     opts = dict(
         init_model=str(tiny_cross_encoder), vocab_model=str(tiny_cross_encoder), num_beams=2, candidates=4,
-        trigger_length=3, heldout_queries=2, batch_size=8, max_pairs=60, max_length=64, train_max_length=64,
+        trigger_length=3, heldout_queries=2, batch_size=8, max_pairs=60, max_length=64, train_max_length=64, training="pairwise",
     )
     opts.update(kw)
     atk = PATAttack(opts)
@@ -137,7 +137,8 @@ def test_pat_black_box_determinism_length_budget(setup, pat):
     atk = pat
     summ = atk.summary()
     fid = summ["fidelity"]
-    assert fid["queries"] == 2 and 0.0 <= fid["top10_overlap"] <= 1.0 and 0.0 <= fid["rbo"] <= 1.0
+    assert fid["queries"] == 2 and 0.0 <= fid["top10_overlap"]["mean"] <= 1.0 and 0.0 <= fid["rbo"]["mean"] <= 1.0
+    assert fid["top10_overlap"]["n"] == 2 and -1 <= fid["spearman"]["mean"] <= 1
     assert summ["imitation"]["pairs_used"] == 60 and summ["imitation"]["training"]["steps"] > 0
     assert summ["deviations"] and summ["constants"]["num_beams"] == 2
     json.dumps(summ)

@@ -122,6 +122,7 @@ def synthesize_queries(
     with_scores = env.expose_scores and env.score_fn is not None
     h = hashlib.sha256(json.dumps([sorted(planned.items()), with_scores], sort_keys=True).encode()).hexdigest()[:24]
     cache = env.artifact_dir("victim-scores", h) / "lists.json"
+    cache.parent.mkdir(parents=True, exist_ok=True)
     n_texts = sum(len(c) for c in planned.values())
     if cache.is_file():
         out = {t: [(d, s) for d, s in lst] for t, lst in json.loads(cache.read_text()).items()}

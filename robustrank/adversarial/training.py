@@ -358,7 +358,7 @@ def train_distilled_ranker(
             "examples_seen": step * cfg.lists_per_step * cfg.docs_per_list,
             "first_loss": losses[0] if losses else None,
             "final_loss_mean_last_10pct": sum(tail) / len(tail),
-            "logit_scale": float(log_scale.exp()) if bi else None,
+            "logit_scale": float(log_scale.detach().exp()) if bi else None,
             "seconds": round(time.perf_counter() - t_start, 2),
             "init_weights_sha256": weights_fingerprint(init_path),
         }, indent=2))
