@@ -35,7 +35,6 @@ def victim_rankings(out: Path, depth: int = 100):
     """Documents, queries and the victim's scored top-``depth`` (BM25 candidates), cached as JSON."""
     from robustrank.config import DatasetConfig
     from robustrank.data import load_dataset
-    from robustrank.rankers.bm25 import BM25Ranker
     from robustrank.rankers.hf import BiEncoderRanker
 
     coll = load_dataset(DatasetConfig(path=str(REPO / "datasets" / "vaswani")), lambda p: Path(p))
@@ -45,13 +44,14 @@ def victim_rankings(out: Path, depth: int = 100):
     cache = out / "victim_rankings.json"
     if cache.is_file():
         return docs, queries, json.loads(cache.read_text()), victim
-    bm = BM25Ranker.from_documents(docs) if hasattr(BM25Ranker, "from_documents") else None
     rankings = {}
     t0 = time.perf_counter()
     for q, text in sorted(queries.items()):
-        cand = bm.top(text, depth) if bm is not None else _bm25_top(docs, text, depth)
+        cand = _bm25_top(docs, text, depth)
         s = victim.score(text, [docs[d] for d in cand])
         rankings[q] = sorted(zip(cand, s.tolist()), key=lambda x: (-x[1], x[0]))
+        if len(rankings) % 10 == 0:
+            logging.warning("victim rankings: %d / %d queries, %.0f s", len(rankings), len(queries), time.perf_counter() - t0)
     logging.warning("victim rankings: %d queries in %.0f s", len(rankings), time.perf_counter() - t0)
     out.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(rankings))
@@ -75,8 +75,14 @@ def _bm25_top(docs, text, depth):
 
 
 def fidelity(args) -> None:
-    from robustrank.api import DistillationConfig, ScoredList, measure_fidelity, train_distilled_ranker
     from robustrank_attacks.surrogates import SurrogateModel
+
+    from robustrank.api import (
+        DistillationConfig,
+        ScoredList,
+        measure_fidelity,
+        train_distilled_ranker,
+    )
 
     out = Path(args.out)
     docs, queries, rankings, _ = victim_rankings(out)
@@ -116,9 +122,11 @@ def fidelity(args) -> None:
                 if arch == "bi-encoder":
                     init = Path(resolve_model(MINILM))
                 else:
-                    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
                     import torch
+                    from transformers import (
+                        AutoModelForSequenceClassification,
+                        AutoTokenizer,
+                    )
 
                     torch.manual_seed(13)
                     AutoModelForSequenceClassification.from_pretrained(resolve_model(MINILM), num_labels=1).save_pretrained(init)
@@ -130,11 +138,17 @@ def fidelity(args) -> None:
 
 
 def perfect(args) -> None:
-    from robustrank.api import AttackEnvironment, AttackTarget, Budget, Lexicon, VictimOracle
-    from robustrank.adversarial.runner import attack_one
     from robustrank_attacks.pat import PATAttack
     from robustrank_attacks.triggers import QueryTermTrigger
     from scipy.stats import wilcoxon
+
+    from robustrank.adversarial.runner import attack_one
+    from robustrank.api import (
+        AttackEnvironment,
+        AttackTarget,
+        Budget,
+        Lexicon,
+    )
 
     out = Path(args.out)
     docs, queries, rankings, victim = victim_rankings(out)

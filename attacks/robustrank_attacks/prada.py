@@ -35,6 +35,14 @@ Algorithm and constants (source in brackets; "ref" = the reference code's defaul
    budget) or the victim-query budget. With ``candidates_per_word`` > 1 the top-c synonyms by
    cosine are scored in one batch per position and the best is kept (the reference: c = 1).
 
+Issue 13: when the victim exposes scores the surrogate is trained by score distillation
+(``training: auto``), architecture-matched to the victim (``surrogate_architecture: auto``),
+with the attacked queries excluded and held-out fidelity (Spearman, top-10 overlap, RBO with
+bootstrap intervals) in ``summary()``; ``mode: reference`` follows the reference code's PGD
+schedule (whole list in 5 batches, 3 cumulative steps each), dropout and greedy step (earlier
+replacements of a word kept, accepted steps counted). Remaining deviations are listed in
+``summary()["deviations"]`` and docs/attacks.md.
+
 White-box mode (``white_box: auto`` and the audit allows it and the victim exposes
 ``embedding_gradients``): the victim's own gradient of its score w.r.t. the document's input
 embeddings ranks the important words; PGD and synonym choice still run on the surrogate.
