@@ -298,3 +298,21 @@ def test_pat_with_a_perfect_imitation_beats_query_term_triggers(setup, tiny_cros
         assert s_pat >= s_qt - 1e-6, (qid, pat_text[:60], qt_text[:60])
         better += s_pat > s_qt
     assert better >= 1
+
+
+def test_split_excludes_attacked_queries_or_records_the_overlap():
+    from robustrank_attacks.victim_data import split_queries
+
+    docs = {f"d{i}": f"text {i}" for i in range(5)}
+    queries = {f"q{i}": f"query {i}" for i in range(8)}
+    ranked = [(d, 1.0 - i / 10) for i, d in enumerate(docs)]
+    env = AttackEnvironment(docs, queries, {q: ranked for q in queries}, None, None, 0, lambda k, n: None, attacked_query_ids=frozenset({"q1", "q2"}))
+    sp = split_queries(env, 2, np.random.default_rng(0))
+    assert not ({"q1", "q2"} & (set(sp.train) | set(sp.heldout))) and len(sp.train) == 4 and len(sp.heldout) == 2
+    assert sp.info()["attacked_queries_excluded"] == 2 and sp.info()["attacked_queries_in_training"] == 0
+    # lists only for the attacked queries (a defended system): train on them and record it
+    env_d = AttackEnvironment(docs, queries, {q: ranked for q in ("q1", "q2", "q3")}, None, None, 0, lambda k, n: None,
+                              attacked_query_ids=frozenset({"q1", "q2", "q3"}))
+    sp = split_queries(env_d, 1, np.random.default_rng(0))
+    assert len(sp.heldout) == 1 and len(sp.train) == 2 and sp.info()["attacked_queries_in_training"] == 2
+    assert "transductive" in sp.info()["policy"]

@@ -46,7 +46,11 @@ class QuerySplit:
             "heldout_queries": len(self.heldout),
             "attacked_queries_excluded": len(self.attacked_excluded),
             "attacked_queries_in_training": len(self.attacked_in_training),
-            "policy": "attacked queries excluded from training and held-out fidelity; held-out queries excluded from training",
+            "policy": (
+                "attacked queries excluded from training and held-out fidelity; held-out queries excluded from training"
+                if not self.attacked_in_training
+                else "too few unattacked queries: attacked queries used for training (transductive); held-out queries excluded from training"
+            ),
         }
 
 
@@ -63,12 +67,18 @@ def split_queries(env: AttackEnvironment, n_heldout: int, rng: np.random.Generat
     qids = sorted(q for q, r in env.victim_rankings.items() if q in env.queries and len(r) >= min_list)
     attacked = sorted(set(qids) & set(env.attacked_query_ids))
     pool = [q for q in qids if q not in set(attacked)]
+    overlap: list[str] = []
+    if len(pool) < 2 and attacked:
+        # e.g. a defended system whose lists exist only for the attacked queries: train on them, say so
+        log.warning("only %d unattacked queries with victim lists: the attacked queries are used for training", len(pool))
+        pool, overlap, attacked = qids, attacked, []
     order = [pool[int(i)] for i in rng.permutation(len(pool))]
     k = min(n_heldout, max(0, len(pool) - 1))
     held, rest = sorted(order[:k]), order[k:]
     if n_train is not None and n_train < len(rest):
         rest = rest[:n_train]
-    return QuerySplit({q: env.queries[q] for q in sorted(rest)}, {q: env.queries[q] for q in held}, attacked, [])
+    overlap = sorted(set(overlap) & set(rest))
+    return QuerySplit({q: env.queries[q] for q in sorted(rest)}, {q: env.queries[q] for q in held}, attacked, overlap)
 
 
 def scored_lists(
