@@ -180,6 +180,8 @@ def perfect(args) -> None:
         for k, a in attacks.items():
             rec = attack_one(a, t, victim.score, docs, Budget(max_words=10, max_victim_queries=100), np.random.default_rng(0), keep_texts=False)
             res[k].append(rec)
+            print(f"{t.query_id}/{t.doc_id} {k}: rank {rec['original_rank']} -> {rec['new_rank']} ({rec['seconds']:.0f} s) "
+                  f"{rec['info'].get('trigger')!r}", flush=True)
     print(f"vaswani, MiniLM victim, {len(targets)} targets (one per seeded query, rank ~U(51..100)), trigger length 6 at the start")
     for k, recs in res.items():
         new = np.array([r["new_rank"] for r in recs])
