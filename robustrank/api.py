@@ -30,10 +30,13 @@ What is here, by purpose:
   :func:`words`, :func:`stopwords`, :func:`bm25_tokenize`;
 * statistics: :func:`summarize`, :func:`bootstrap_ci`, :func:`paired_comparison`,
   :func:`metric_drop`, :func:`correct_pvalues`;
-* training: :class:`PairwiseExample`, :class:`TrainingConfig`, :func:`train_pairwise_cross_encoder`.
+* training: :class:`PairwiseExample`, :class:`TrainingConfig`, :func:`train_pairwise_cross_encoder`,
+  score distillation (:class:`ScoredList`, :class:`DistillationConfig`, :func:`train_distilled_ranker`)
+  and held-out fidelity (:func:`measure_fidelity`, :func:`top_k_overlap`, :func:`rank_biased_overlap`).
 """
 
-from robustrank.adversarial.defenses import DefenseEnvironment, DocumentScreen, RankerDefense
+from robustrank.adversarial.defenses import DefenseEnvironment, DocumentScreen, RankerDefense, defended_score_fn
+from robustrank.adversarial.distillation import DistillationConfig, ScoredList, train_distilled_ranker
 from robustrank.adversarial.edits import (
     apply_edits,
     changed_words,
@@ -44,6 +47,7 @@ from robustrank.adversarial.edits import (
     stuffing_edits,
     word_spans,
 )
+from robustrank.adversarial.fidelity import measure_fidelity, rank_biased_overlap, top_k_overlap
 from robustrank.adversarial.lm import NgramLM, train_ngram_lm
 from robustrank.adversarial.training import PairwiseExample, TrainingConfig, train_pairwise_cross_encoder
 from robustrank.adversarial.types import (
@@ -92,6 +96,7 @@ __all__ = [
     "BudgetExceeded",
     "CachedRanker",
     "DefenseEnvironment",
+    "DistillationConfig",
     "Document",
     "DocumentScreen",
     "Edit",
@@ -105,6 +110,7 @@ __all__ = [
     "Ranker",
     "RankerDefense",
     "ScoredDoc",
+    "ScoredList",
     "Smoother",
     "StrictModel",
     "SupportsEmbeddingTable",
@@ -127,22 +133,27 @@ __all__ = [
     "bootstrap_ci",
     "changed_words",
     "correct_pvalues",
+    "defended_score_fn",
     "derive_seed",
     "diff_edits",
     "document_words",
     "evaluate",
     "match_case",
+    "measure_fidelity",
     "metric_drop",
     "paired_comparison",
     "per_query_records",
     "query_terms",
     "rank",
+    "rank_biased_overlap",
     "resolve_model",
     "resolve_score_map",
     "score_pairs",
     "stopwords",
     "stuffing_edits",
     "summarize",
+    "top_k_overlap",
+    "train_distilled_ranker",
     "train_ngram_lm",
     "train_pairwise_cross_encoder",
     "word_spans",

@@ -176,7 +176,7 @@ def test_prada_trains_surrogate_and_respects_budgets(tiny_env, tiny_victim, tiny
 
     opts = PradaAttack.Options(
         surrogate_init=str(tiny_cross_encoder), surrogate_queries=4, pairs_per_query=4, negative_from=6, positive_depth=2,
-        max_steps=2, batch_size=4, candidates_per_word=3, min_similarity=0.5, loss_docs=4,
+        max_steps=2, batch_size=4, candidates_per_word=3, min_similarity=0.5, loss_docs=4, training="pairwise", heldout_queries=1,
     )
     attack = PradaAttack(opts)
     attack.prepare(tiny_env)
@@ -395,3 +395,54 @@ def test_changed_words_is_word_edit_distance():
     assert changed_words(text, spam) == 3  # a diff that aligns the repeated term elsewhere would say more
     assert changed_words("a b c", "x a b c") == 1 and changed_words("a b c", "a b c") == 0
     assert changed_words("A b", "a B") == 0
+
+
+def test_prada_distils_matched_surrogate_and_reference_mode(tiny_env, tiny_victim, tiny_bi_encoder, tiny_cross_encoder):
+    from dataclasses import replace
+
+    from robustrank_attacks.prada import PradaAttack
+
+    env = replace(tiny_env, victim_architecture="bi-encoder", attacked_query_ids=frozenset({"q1"}), score_fn=tiny_victim.score)
+    opts = dict(surrogate_init=str(tiny_bi_encoder), distill_steps=2, distill_docs_per_list=4, heldout_queries=1, min_similarity=0.5, loss_docs=3)
+    attack = PradaAttack(PradaAttack.Options(**opts))
+    attack.prepare(env)
+    s = attack.summary()
+    info = s["surrogate"]
+    assert info["method"] == "distillation" and info["architecture"] == "bi-encoder" and info["model"]["architecture"] == "bi-encoder"
+    assert info["split"]["attacked_queries_excluded"] == 1 and info["split"]["heldout_queries"] == 1
+    assert info["fidelity"]["queries"] == 1 and info["fidelity"]["target"] == {"spearman": 0.6}
+    assert s["mode"] == "robustrank" and any("15 steps" in d for d in s["deviations"])
+    _check_plugin(attack, env, tiny_victim, Budget(max_words=2, max_victim_queries=5))
+    ref = PradaAttack(PradaAttack.Options(**opts, mode="reference", pgd_batches=2))
+    ref.prepare(env)
+    assert ref.summary()["mode"] == "reference" and not any("15 steps" in d for d in ref.summary()["deviations"])
+    _check_plugin(ref, env, tiny_victim, Budget(max_words=2, max_victim_queries=5))
+
+
+def test_prada_reference_greedy_keeps_rejected_replacements_and_counts_steps(tiny_env, tiny_cross_encoder):
+    """Reference greedy: a later occurrence is tried with the earlier (rejected) replacement kept."""
+    from robustrank.api import VictimOracle
+    from robustrank_attacks.prada import PradaAttack
+
+    text = "noise noise noise signal"
+    tried = []
+
+    def victim(q, texts):
+        tried.extend(texts)
+        # only the text with both first occurrences replaced ranks higher
+        return np.array([2.0 if t.lower().startswith("din din") else 0.0 for t in texts])
+
+    ranked = (("a", 1.0), ("t", 0.0))
+    target = AttackTarget("q", "noise", "t", text, 2, ranked)
+    oracle = VictimOracle(victim, target, {"a": "other"})
+    tried.clear()
+    attack = PradaAttack(PradaAttack.Options(mode="reference", m=10))
+    toks = text.split()
+    edits, rank, accepted = attack._greedy_reference(target, oracle, toks, ["noise"], {"noise": ["din"]}, {"noise": [0, 1, 2]}, limit=10)
+    assert tried[0].startswith("din noise") and tried[1].startswith("din din")  # the rejected first swap stays
+    assert rank == 1 and accepted == 1 and len(edits) == 2
+    # ours drops rejected swaps: "din din" is never tried, nothing is accepted
+    tried.clear()
+    oracle = VictimOracle(victim, target, {"a": "other"})
+    edits, rank, _ = attack._greedy(target, oracle, toks, ["noise"], {"noise": ["din"]}, {"noise": [0, 1, 2]}, limit=10)
+    assert not edits and rank == 2

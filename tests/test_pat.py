@@ -89,7 +89,7 @@ def _pat(env, tiny_cross_encoder, **kw):
 
     opts = dict(
         init_model=str(tiny_cross_encoder), vocab_model=str(tiny_cross_encoder), num_beams=2, candidates=4,
-        trigger_length=3, heldout_queries=2, batch_size=8, max_pairs=60, max_length=64, train_max_length=64,
+        trigger_length=3, heldout_queries=2, batch_size=8, max_pairs=60, max_length=64, train_max_length=64, training="pairwise",
     )
     opts.update(kw)
     atk = PATAttack(opts)
@@ -137,7 +137,8 @@ def test_pat_black_box_determinism_length_budget(setup, pat):
     atk = pat
     summ = atk.summary()
     fid = summ["fidelity"]
-    assert fid["queries"] == 2 and 0.0 <= fid["top10_overlap"] <= 1.0 and 0.0 <= fid["rbo"] <= 1.0
+    assert fid["queries"] == 2 and 0.0 <= fid["top10_overlap"]["mean"] <= 1.0 and 0.0 <= fid["rbo"]["mean"] <= 1.0
+    assert fid["top10_overlap"]["n"] == 2 and -1 <= fid["spearman"]["mean"] <= 1
     assert summ["imitation"]["pairs_used"] == 60 and summ["imitation"]["training"]["steps"] > 0
     assert summ["deviations"] and summ["constants"]["num_beams"] == 2
     json.dumps(summ)
@@ -233,3 +234,84 @@ def test_real_minilm_vocabulary_has_words():
     tok = AutoTokenizer.from_pretrained(resolve_model("sentence-transformers/all-MiniLM-L6-v2"), local_files_only=True)
     vocab = [t for _, t in whole_word_vocabulary(tok)]
     assert len(vocab) > 15000 and "physics" in vocab and "the" not in vocab and not any(t.startswith("##") for t in vocab)
+
+
+def _env_with(setup, **kw):
+    from dataclasses import replace
+
+    env = setup[0]
+    return replace(env, **kw)
+
+
+def test_pat_distils_an_architecture_matched_imitation_without_attacked_queries(setup, tiny_bi_encoder, tiny_cross_encoder):
+    env, victim, docs = setup
+    env2 = _env_with(setup, victim_architecture="bi-encoder", attacked_query_ids=frozenset({"q1"}), score_fn=victim.score)
+    atk = _pat(env2, tiny_cross_encoder, init_model=str(tiny_bi_encoder), training="auto", distill_steps=3, distill_docs_per_list=4, heldout_queries=1)
+    summ = atk.summary()
+    imi = summ["imitation"]
+    assert imi["method"] == "distillation" and imi["architecture"] == "bi-encoder" and imi["imitation_model"]["architecture"] == "bi-encoder"
+    assert imi["attacked_queries_excluded"] == 1 and imi["heldout_queries"] == 1 and imi["train_queries"] == len(env.queries) - 2
+    assert imi["training"]["steps"] == 3 and imi["victim_queries_in_prepare"] == 0
+    assert "q1" not in atk._train_queries and summ["fidelity"]["queries"] == 1
+    assert summ["mode"] == "robustrank" and summ["constants"]["ranknet_target"] == pytest.approx(0.9) and summ["deviations"]
+    out = atk.attack(_target(env, docs, "q1"), _oracle(victim, _target(env, docs, "q1"), docs), Budget(), np.random.default_rng(0))
+    assert out.info["query_in_imitation_training"] is False
+
+
+def test_pat_reference_mode_scores_the_trigger_alone(setup, tiny_cross_encoder, tiny_bi_encoder):
+    from robustrank.rankers.hf import BiEncoderRanker
+
+    env, victim, docs = setup
+    env2 = _env_with(setup, white_box_ranker=BiEncoderRanker(str(tiny_bi_encoder), device="cpu"))
+    atk = _pat(env2, tiny_cross_encoder, imitation_model="victim", mode="reference", lm_weight=0.0, victim_check=False)
+    summ = atk.summary()
+    assert summ["constants"]["ranknet_target"] == pytest.approx(0.95) and summ["mode"] == "reference"
+    target = _target(env, docs)
+    seen = []
+    real = atk.imitation.score_pairs
+    atk.imitation.score_pairs = lambda pairs: seen.extend(d for _, d in pairs) or real(pairs)
+    out = atk.attack(target, _oracle(victim, target, docs), Budget(), np.random.default_rng(0))
+    trig = out.info["trigger"].split()
+    assert 1 <= len(trig) <= 3 and out.adversarial_text.endswith(target.text)
+    # candidates were scored as (query, trigger alone): no scored text contains the document
+    assert len(seen) > 3 and not any(target.text in t for t in seen[2:-1])  # [anchor, original, candidates..., final]
+
+
+def test_pat_with_a_perfect_imitation_beats_query_term_triggers(setup, tiny_cross_encoder, tiny_bi_encoder):
+    """Regression check: PAT attacking the victim itself must not lose to the query's own terms."""
+    from robustrank.rankers.hf import BiEncoderRanker
+    from robustrank_attacks.triggers import QueryTermTrigger
+
+    env, victim, docs = setup
+    env2 = _env_with(setup, white_box_ranker=BiEncoderRanker(str(tiny_bi_encoder), device="cpu"))
+    atk = _pat(env2, tiny_cross_encoder, imitation_model="victim", num_beams=3, candidates=16, lm_weight=0.0, victim_check=False)
+    assert atk.summary()["fidelity"]["top10_overlap"]["mean"] == 1.0  # it is the victim
+    qt = QueryTermTrigger({"trigger_length": 3, "victim_check": False})
+    qt.prepare(env)
+    better = 0
+    for qid in sorted(env.queries):
+        target = _target(env, docs, qid)
+        pat_text = atk.attack(target, _oracle(victim, target, docs), Budget(), np.random.default_rng(0)).adversarial_text
+        qt_text = qt.attack(target, _oracle(victim, target, docs), Budget(), np.random.default_rng(0)).adversarial_text
+        s_pat, s_qt = victim.score(env.queries[qid], [pat_text, qt_text])
+        assert s_pat >= s_qt - 1e-6, (qid, pat_text[:60], qt_text[:60])
+        better += s_pat > s_qt
+    assert better >= 1
+
+
+def test_split_excludes_attacked_queries_or_records_the_overlap():
+    from robustrank_attacks.victim_data import split_queries
+
+    docs = {f"d{i}": f"text {i}" for i in range(5)}
+    queries = {f"q{i}": f"query {i}" for i in range(8)}
+    ranked = [(d, 1.0 - i / 10) for i, d in enumerate(docs)]
+    env = AttackEnvironment(docs, queries, {q: ranked for q in queries}, None, None, 0, lambda k, n: None, attacked_query_ids=frozenset({"q1", "q2"}))
+    sp = split_queries(env, 2, np.random.default_rng(0))
+    assert not ({"q1", "q2"} & (set(sp.train) | set(sp.heldout))) and len(sp.train) == 4 and len(sp.heldout) == 2
+    assert sp.info()["attacked_queries_excluded"] == 2 and sp.info()["attacked_queries_in_training"] == 0
+    # lists only for the attacked queries (a defended system): train on them and record it
+    env_d = AttackEnvironment(docs, queries, {q: ranked for q in ("q1", "q2", "q3")}, None, None, 0, lambda k, n: None,
+                              attacked_query_ids=frozenset({"q1", "q2", "q3"}))
+    sp = split_queries(env_d, 1, np.random.default_rng(0))
+    assert len(sp.heldout) == 1 and len(sp.train) == 2 and sp.info()["attacked_queries_in_training"] == 2
+    assert "transductive" in sp.info()["policy"]

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import numpy as np
 
 from robustrank.adversarial.training import (
     PairwiseExample,
     TrainingConfig,
     train_pairwise_cross_encoder,
 )
+
+TINY = Path(__file__).parent / "fixtures" / "tiny"
 
 
 def test_training_learns_preferences_and_is_cached(tmp_path, tiny_bi_encoder):
@@ -33,3 +38,43 @@ def test_training_learns_preferences_and_is_cached(tmp_path, tiny_bi_encoder):
     assert (path / "model.safetensors").stat().st_mtime == mtime
     other = train_pairwise_cross_encoder(examples, TrainingConfig(**{**cfg.__dict__, "max_steps": 2}), tmp_path / "cache", device="cpu")
     assert other != path
+
+
+def test_distillation_learns_the_victims_scores(tmp_path, tiny_bi_encoder, tiny_bi_encoder_b):
+    """A bi-encoder student from another random init distils a bi-encoder victim: held-out fidelity rises."""
+    from robustrank.adversarial.distillation import DistillationConfig, ScoredList, train_distilled_ranker
+    from robustrank.adversarial.fidelity import measure_fidelity
+    from robustrank.rankers.hf import BiEncoderRanker
+    from robustrank.text import words
+
+    victim = BiEncoderRanker(str(tiny_bi_encoder), device="cpu")
+    docs = {}
+    for line in (TINY / "corpus.jsonl").read_text().splitlines():
+        o = json.loads(line)
+        docs[o["_id"]] = (o.get("title", "") + " " + o["text"]).strip()
+    vocab = sorted({w for t in docs.values() for w in words(t)})
+    rng = np.random.default_rng(0)
+    queries = {f"q{i}": " ".join(rng.choice(vocab, size=3)) for i in range(40)}
+    ids = sorted(docs)
+    rankings = {}
+    for q, text in queries.items():
+        s = victim.score(text, [docs[d] for d in ids])
+        rankings[q] = sorted(zip(ids, s.tolist()), key=lambda x: (-x[1], x[0]))
+    train = {q: queries[q] for q in list(queries)[:30]}
+    held = {q: queries[q] for q in list(queries)[30:]}
+    lists = [ScoredList(train[q], tuple(docs[d] for d, _ in rankings[q]), tuple(s for _, s in rankings[q])) for q in train]
+    cfg = DistillationConfig(
+        init_model=str(tiny_bi_encoder_b), architecture="bi-encoder", max_steps=120, lists_per_step=2, docs_per_list=8,
+        learning_rate=3e-3, max_length=32, seed=0,
+    )
+    before = measure_fidelity(BiEncoderRanker(str(tiny_bi_encoder_b), device="cpu").score, rankings, held, docs, depth=12, k=3)
+    path = train_distilled_ranker(lists, cfg, tmp_path / "cache", device="cpu")
+    info = json.loads((path / "training.json").read_text())
+    assert info["mode"] == "distillation" and info["steps"] == 120 and info["lists"] == 30 and info["logit_scale"] > 0
+    student = BiEncoderRanker(str(path), device="cpu")  # sentence-transformers layout: loads as a bi-encoder
+    after = measure_fidelity(student.score, rankings, held, docs, depth=12, k=3)
+    assert after["queries"] == 10 and after["spearman_against"] == "victim scores"
+    assert after["spearman"]["mean"] > before["spearman"]["mean"] + 0.2
+    assert after["spearman"]["ci_low"] <= after["spearman"]["mean"] <= after["spearman"]["ci_high"]
+    # cached by content: the same inputs reuse the folder
+    assert train_distilled_ranker(lists, cfg, tmp_path / "cache", device="cpu") == path

@@ -69,75 +69,37 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field
 
 from robustrank.api import (
     AttackEnvironment,
     AttackOutcome,
     AttackTarget,
     Budget,
+    DistillationConfig,
     TrainingConfig,
     VictimOracle,
-    bm25_tokenize,
+    measure_fidelity,
+    train_distilled_ranker,
     train_pairwise_cross_encoder,
     words,
 )
-from robustrank_attacks.imitation import ImitationModel, build_imitation_pairs, fidelity
+from robustrank_attacks.imitation import build_imitation_pairs
+from robustrank_attacks.pat_options import DEVIATIONS_COMMON, DEVIATIONS_REFERENCE, DEVIATIONS_ROBUSTRANK, PATOptions
+from robustrank_attacks.surrogates import SurrogateModel
 from robustrank_attacks.triggers import (
     TriggerAttackBase,
-    TriggerOptions,
     insert_trigger,
     whole_word_vocabulary,
+)
+from robustrank_attacks.victim_data import (
+    scored_lists,
+    split_queries,
+    synthesize_queries,
 )
 
 __all__ = ["PATAttack", "PATOptions"]
 
 log = logging.getLogger(__name__)
-
-DEVIATIONS = [
-    "candidates proposed by a first-order (HotFlip) estimate of the pairwise objective at a [MASK] placeholder, "
-    "not by PPLM-perturbed BERT-LM logits",
-    "fluency: collection word n-gram LM (nltk Witten-Bell) instead of a WikiText-103 BERT LM",
-    "repetition penalty applied as log(theta) per earlier occurrence, not CTRL-style logit division",
-    "preferred words (anchor words + 300 query-similar words) chosen by input-embedding cosine and given a fixed 75% "
-    "share of the candidates instead of a +0.68 logit boost",
-    "trigger vocabulary restricted to whole-word alphabetic non-stopword tokens",
-    "result is the best full-length beam, not the best prefix of any length",
-    "imitation pairs capped by a seeded uniform sample (max_pairs) and trained on a short CPU schedule",
-]
-
-
-class PATOptions(TriggerOptions):
-    """Options of the PAT attack (``tasks.t4.attacks[].options``)."""
-
-    num_beams: int = Field(10, ge=1, description="Beam width (reference --num_beams 10).")
-    candidates: int = Field(128, ge=1, description="Gradient-ranked candidate tokens per beam and step (reference --topk 128).")
-    lm_weight: float = Field(0.1, ge=0, description="Weight of the LM log-probability (reference --lambda_1 0.1).")
-    repetition_penalty: float = Field(5.0, ge=1, description="Penalty per repeated trigger word, applied as log(theta) (reference 5.0).")
-    anchor_docs: int = Field(3, ge=1, description="Victim top documents concatenated into the anchor (reference: top-3).")
-    num_sim: int = Field(300, ge=0, description="Vocabulary words most similar to the query preferred as candidates (reference --num_sim 300).")
-    preferred_share: float = Field(
-        0.75, ge=0, le=1, description="Share of each beam's candidates taken from the preferred words (anchor words + query-similar words)."
-    )
-    max_length: int = Field(128, ge=16, description="Tokens per (query, document) input of the imitation model.")
-    # imitation
-    imitation_model: str | None = Field(None, description="Use this trained imitation model folder instead of training one.")
-    init_model: str = Field("sentence-transformers/all-MiniLM-L6-v2", description="Encoder the imitation cross-encoder starts from.")
-    pair_top: int = Field(25, ge=2, description="Every ordered pair within the victim's top-N is a preference (reference 25).")
-    negatives_per_doc: int = Field(4, ge=0, description="Random below-top-N documents per top document (reference 4).")
-    max_pairs: int | None = Field(2000, ge=1, description="Seeded uniform sample of the pairs (None: all).")
-    epochs: int = Field(1, ge=1)
-    batch_size: int = Field(16, ge=1)
-    learning_rate: float = Field(1e-4, gt=0, description="AdamW learning rate (ours: a short CPU schedule needs more than 3e-5).")
-    train_max_length: int = Field(128, ge=16, description="Tokens per input while training.")
-    max_steps: int | None = Field(None, ge=1, description="Stop training after this many steps.")
-    label_smoothing: float = Field(0.1, ge=0, lt=1, description="RankNet target 1 - label_smoothing (reference 0.1).")
-    heldout_queries: int = Field(10, ge=0, description="Queries held out of training to measure fidelity.")
-    fidelity_depth: int = Field(100, ge=10, description="Depth of the victim lists re-ranked for fidelity.")
-    extra_queries: int = Field(0, ge=0, description="Extra imitation queries: random document word n-grams ranked by the victim.")
-    extra_query_words: int = Field(8, ge=1, description="Words per extra query n-gram.")
-    extra_query_depth: int = Field(100, ge=10, description="BM25 candidates the victim ranks per extra query.")
-
 
 class PATAttack(TriggerAttackBase):
     """Order-Disorder / PAT (Liu et al., CCS 2022) against a black-box ranker.
@@ -152,66 +114,88 @@ class PATAttack(TriggerAttackBase):
     def __init__(self, options: PATOptions | Mapping[str, Any] | None = None):
         super().__init__(options)
         self.imitation = None
+        self._train_queries: frozenset[str] = frozenset()
         self._summary: dict[str, Any] = {}
 
     # -- prepare -------------------------------------------------------------------------------
     def prepare(self, env: AttackEnvironment) -> None:
-        """Imitate the victim from its rankings, measure fidelity, set up trigger search."""
+        """Imitate the victim (held-out queries kept apart), measure fidelity, set up trigger search."""
         import torch
-
 
         t0 = time.perf_counter()
         super().prepare(env)
         opt = self.options
         rng = np.random.default_rng(env.seed)
-        rankings = {q: list(r) for q, r in env.victim_rankings.items() if q in env.queries}
-        qids = sorted(rankings)
-        order = [qids[int(i)] for i in rng.permutation(len(qids))]
-        n_held = min(opt.heldout_queries, max(0, len(qids) - 1))
-        held = sorted(order[:n_held])
-        train_q = {q: env.queries[q] for q in order[n_held:]}
+        split = split_queries(env, opt.heldout_queries, rng)
         docs = dict(env.documents)
-        extra = self._extra_queries(env, rng) if opt.extra_queries else {}
-        train_rank = dict(rankings)
-        for i, (text, ranked) in enumerate(extra.items()):
-            train_q[f"extra:{i}"] = text
-            train_rank[f"extra:{i}"] = ranked
-        info: dict[str, Any] = {"train_queries": len(train_q) - len(extra), "extra_queries": len(extra), "heldout_queries": len(held)}
-        if opt.imitation_model:
+        arch, arch_source = opt.imitation_architecture, "option"
+        if arch == "auto":
+            if env.victim_architecture in ("bi-encoder", "cross-encoder"):
+                arch, arch_source = env.victim_architecture, "matched to the victim's architecture family"
+            else:
+                arch, arch_source = "cross-encoder", f"default (victim architecture {env.victim_architecture or 'unknown'})"
+        info: dict[str, Any] = {**split.info(), "architecture": arch, "architecture_source": arch_source}
+        if opt.imitation_model == "victim":
+            path = getattr(env.white_box_ranker, "model_path", None)
+            if path is None:
+                raise PermissionError("pat_liu_2022: imitation_model: victim needs white-box access to a Hugging Face victim")
+            info["source"] = "victim (perfect imitation: regression check only)"
+            arch = info["architecture"] = "auto"
+        elif opt.imitation_model:
             path = Path(opt.imitation_model)
             info["source"] = "given"
+            arch = "auto"
         else:
-            pairs = build_imitation_pairs(train_rank, train_q, docs, rng, top=opt.pair_top, negatives_per_doc=opt.negatives_per_doc)
-            info["pairs_available"] = len(pairs)
-            if opt.max_pairs is not None and len(pairs) > opt.max_pairs:
-                keep = np.sort(rng.choice(len(pairs), size=opt.max_pairs, replace=False))
-                pairs = [pairs[int(i)] for i in keep]
-            info["pairs_used"] = len(pairs)
-            cfg = TrainingConfig(
-                init_model=opt.init_model,
-                epochs=opt.epochs,
-                batch_size=opt.batch_size,
-                learning_rate=opt.learning_rate,
-                max_length=opt.train_max_length,
-                label_smoothing=opt.label_smoothing,
-                max_steps=opt.max_steps,
-                seed=env.seed,
-            )
+            scored = env.expose_scores and all(s is not None for q in split.train for _, s in env.victim_rankings[q])
+            method = opt.training if opt.training != "auto" else ("distillation" if scored else "pairwise")
+            if method == "distillation" and not scored:
+                raise PermissionError("pat_liu_2022: training: distillation needs the victim's scores (expose_scores: true)")
+            extra, syn_info = synthesize_queries(env, opt.extra_queries, n_words=opt.extra_query_words, depth=opt.extra_query_depth, rng=rng)
+            info["extra_queries"] = len(extra)
+            info["synthetic_queries"] = syn_info
+            info["victim_queries_in_prepare"] = syn_info.get("victim_texts_scored", 0)
             t1 = time.perf_counter()
-            # train_pairwise_cross_encoder caches by a content key of the pairs, config and weights
-            path = train_pairwise_cross_encoder(pairs, cfg, env.artifact_dir("imitation", "pat"), device=env.device, progress=env.progress)
+            if method == "distillation":
+                lists = scored_lists(env.victim_rankings, split.train, docs) + scored_lists(extra, {t: t for t in extra}, docs)
+                cfg = DistillationConfig(
+                    init_model=opt.init_model, architecture=arch, loss=opt.distill_loss, lists_per_step=opt.distill_lists_per_step,
+                    docs_per_list=opt.distill_docs_per_list, max_steps=opt.distill_steps, learning_rate=opt.distill_learning_rate,
+                    max_length=opt.train_max_length, init_scale=opt.score_scale, seed=env.seed,
+                )
+                path = train_distilled_ranker(lists, cfg, env.artifact_dir("imitation", "pat"), device=env.device, progress=env.progress)
+                info["lists"] = len(lists)
+            else:
+                if arch != "cross-encoder":
+                    arch = info["architecture"] = "cross-encoder"
+                    info["architecture_source"] = "pairwise training trains cross-encoders only"
+                train_q = {**split.train, **{f"extra:{i}": t for i, t in enumerate(extra)}}
+                train_rank = {**{q: list(env.victim_rankings[q]) for q in split.train}, **{f"extra:{i}": lst for i, lst in enumerate(extra.values())}}
+                pairs = build_imitation_pairs(train_rank, train_q, docs, rng, top=opt.pair_top, negatives_per_doc=opt.negatives_per_doc)
+                info["pairs_available"] = len(pairs)
+                if opt.max_pairs is not None and len(pairs) > opt.max_pairs:
+                    keep = np.sort(rng.choice(len(pairs), size=opt.max_pairs, replace=False))
+                    pairs = [pairs[int(i)] for i in keep]
+                info["pairs_used"] = len(pairs)
+                cfg = TrainingConfig(
+                    init_model=opt.init_model, epochs=opt.epochs, batch_size=opt.batch_size, learning_rate=opt.learning_rate,
+                    max_length=opt.train_max_length, label_smoothing=self._label_smoothing(), max_steps=opt.max_steps, seed=env.seed,
+                )
+                # train_pairwise_cross_encoder caches by a content key of the pairs, config and weights
+                path = train_pairwise_cross_encoder(pairs, cfg, env.artifact_dir("imitation", "pat"), device=env.device, progress=env.progress)
             info["train_seconds"] = round(time.perf_counter() - t1, 2)
             info["source"] = "trained"
+            info["method"] = method
             info["key"] = Path(path).name
             tj = Path(path) / "training.json"
             if tj.is_file():
                 info["training"] = json.loads(tj.read_text())
         info["model"] = str(path)
-        self.imitation = ImitationModel(str(path), device=env.device, max_length=opt.max_length)
+        self.imitation = SurrogateModel(str(path), architecture=arch, device=env.device, max_length=opt.max_length, default_scale=opt.score_scale)
+        info["imitation_model"] = self.imitation.describe()
+        self._train_queries = frozenset(split.train)
         t2 = time.perf_counter()
-        fid = fidelity(
-            self.imitation, rankings, {q: env.queries[q] for q in held}, docs, depth=opt.fidelity_depth, progress=env.progress
-        )
+        fid = measure_fidelity(self.imitation.score, env.victim_rankings, split.heldout, docs, depth=opt.fidelity_depth, seed=env.seed)
+        fid["target"] = {"top10_overlap": 0.5}
         info["fidelity_seconds"] = round(time.perf_counter() - t2, 2)
         torch.manual_seed(env.seed)
         vocab = whole_word_vocabulary(self.imitation.tokenizer)
@@ -223,6 +207,7 @@ class PATAttack(TriggerAttackBase):
         self._summary = {
             "imitation": info,
             "fidelity": fid,
+            "mode": opt.mode,
             "trigger_vocabulary": len(vocab),
             "prepare_seconds": round(time.perf_counter() - t0, 2),
             "constants": {
@@ -236,42 +221,17 @@ class PATAttack(TriggerAttackBase):
                 "preferred_share": opt.preferred_share,
                 "pair_top": opt.pair_top,
                 "negatives_per_doc": opt.negatives_per_doc,
-                "label_smoothing": opt.label_smoothing,
+                "label_smoothing": self._label_smoothing(),
+                "ranknet_target": 1 - self._label_smoothing(),
                 "rbo_p": 0.7,
                 "reference": "Liu et al., CCS 2022; LauJames/PAT adv_ir/pat_attack.py defaults",
             },
-            "deviations": DEVIATIONS,
+            "deviations": DEVIATIONS_COMMON + (DEVIATIONS_REFERENCE if opt.mode == "reference" else DEVIATIONS_ROBUSTRANK),
         }
 
-    def _extra_queries(self, env: AttackEnvironment, rng: np.random.Generator) -> dict[str, list[tuple[str, None]]]:
-        """Random document word n-grams, ranked by the victim over their BM25 candidates."""
-        from rank_bm25 import BM25Okapi
-
-        opt = self.options
-        if env.rank_fn is None:
-            log.warning("no victim ranking function: extra imitation queries skipped")
-            return {}
-        ids = sorted(env.documents)
-        bm25 = BM25Okapi([bm25_tokenize(env.documents[d]) or ["\x00"] for d in ids], k1=0.9, b=0.4)
-        out: dict[str, list[tuple[str, None]]] = {}
-        for j in rng.choice(len(ids), size=min(opt.extra_queries, len(ids)), replace=False):
-            ws = words(env.documents[ids[int(j)]])
-            if len(ws) < 2:
-                continue
-            start = int(rng.integers(0, max(1, len(ws) - opt.extra_query_words + 1)))
-            text = " ".join(ws[start : start + opt.extra_query_words])
-            terms = bm25_tokenize(text)
-            if not terms or text in out:
-                continue
-            scores = bm25.get_scores(terms)
-            k = min(opt.extra_query_depth, len(ids))
-            top = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[int(i)] > 0]
-            if len(top) < 2:
-                continue
-            cand = [ids[i] for i in top]
-            ranked = env.rank_fn(text, [env.documents[d] for d in cand])
-            out[text] = [(cand[int(i)], None) for i in ranked]
-        return out
+    def _label_smoothing(self) -> float:
+        ls = self.options.label_smoothing
+        return ls if ls is not None else (0.05 if self.options.mode == "reference" else 0.1)
 
     def summary(self) -> dict[str, Any]:
         """Imitation model, fidelity, constants and deviations (stored under results ``prepare``)."""
@@ -300,13 +260,23 @@ class PATAttack(TriggerAttackBase):
         s_anchor = float(model.score(q, [anchor])[0])
         s_orig = float(model.score(q, [target.text])[0])
         preferred = self._preferred(q, anchor)
+        ref = opt.mode == "reference"
+        context = "" if ref else target.text  # reference: candidates scored as (query, trigger alone)
         beams: list[tuple[list[str], float]] = [([], 0.0)]
         best_pair = None
+        best_prefix: tuple[float, list[str]] | None = None
         for _ in range(n):
-            beams, best_pair = self._step(q, target.text, beams, s_anchor, preferred)
-        trigger = beams[0][0] if beams else []
+            beams, best_pair = self._step(q, context, beams, s_anchor, preferred)
+            top = self._top_by_score  # reference: the beam the imitation model scores highest, at any length
+            if ref and top is not None and (best_prefix is None or top[0] > best_prefix[0]):
+                best_prefix = top
+        trigger = (best_prefix[1] if best_prefix else []) if ref else (beams[0][0] if beams else [])
+        if ref and trigger:
+            best_pair = float(model.score(q, [insert_trigger(target.text, trigger, opt.position)[0]])[0])
         info: dict[str, Any] = {
             "method": "PAT beam search on the imitation model",
+            "mode": opt.mode,
+            "query_in_imitation_training": target.query_id in self._train_queries,
             "anchor_doc_ids": anchor_ids,
             "preferred_words": int(preferred.sum()),
             "imitation_anchor_score": s_anchor,
@@ -346,7 +316,7 @@ class PATAttack(TriggerAttackBase):
         k = min(opt.candidates, len(self._vocab_str))
         k_pref = min(int(round(k * opt.preferred_share)), int(preferred.sum()))
         for words_so_far, _ in beams:
-            doc, _ = insert_trigger(text, [*words_so_far, mask], opt.position)
+            doc = " ".join([*words_so_far, mask]) if not text else insert_trigger(text, [*words_so_far, mask], opt.position)[0]
             grad, _ = model.token_gradient(query, doc, s_anchor)
             gain = (emb @ grad).float()
             chosen = gain.masked_fill(~preferred, float("-inf")).topk(k_pref).indices.tolist() if k_pref else []
@@ -358,7 +328,7 @@ class PATAttack(TriggerAttackBase):
                 if tuple(cand) not in seen:
                     seen.add(tuple(cand))
                     proposals.append(cand)
-        texts = [insert_trigger(text, c, opt.position)[0] for c in proposals]
+        texts = [" ".join(c) if not text else insert_trigger(text, c, opt.position)[0] for c in proposals]
         scores = model.score_pairs([(query, t) for t in texts])
         log_pen = math.log(opt.repetition_penalty)
         scored = []
@@ -369,4 +339,5 @@ class PATAttack(TriggerAttackBase):
             scored.append((pairwise + opt.lm_weight * lm - log_pen * repeats, float(s), cand))
         scored.sort(key=lambda x: (-x[0], x[2]))
         kept = scored[: opt.num_beams]
+        self._top_by_score = max(((sc, c) for _, sc, c in kept), key=lambda x: x[0], default=None)
         return [(c, obj) for obj, _, c in kept], (kept[0][1] if kept else None)

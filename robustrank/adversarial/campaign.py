@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from robustrank.adversarial.runner import aggregate, attack_one
 from robustrank.adversarial.specs import AttackSpec, load_attack
 from robustrank.adversarial.threat import attack_threat_model, refusal, requires_gradients, system_access
-from robustrank.adversarial.types import AttackEnvironment, AttackTarget, Budget
+from robustrank.adversarial.types import AttackEnvironment, AttackTarget, Budget, architecture_of
 from robustrank.adversarial.uncertainty import add_intervals
 
 __all__ = ["AttackedSystem", "Campaign"]
@@ -100,6 +100,8 @@ class Campaign:
                 device=ctx.config.ranker.device,
                 white_box_ranker=system.ranker if access["white_box_granted"] else None,
                 progress=ctx.progress,
+                score_fn=system.score_fn, expose_scores=self.expose_scores, victim_architecture=architecture_of(system.ranker),
+                attacked_query_ids=frozenset(q for q, _, _ in system.targets),
             )
             if hasattr(attack, "applicable"):
                 reason = attack.applicable(env)

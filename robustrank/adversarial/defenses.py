@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["DefenseEnvironment", "DocumentScreen", "RankerDefense", "defense_environment"]
+__all__ = ["DefenseEnvironment", "DocumentScreen", "RankerDefense", "defended_score_fn", "defense_environment"]
 
 
 @dataclass
@@ -79,3 +79,27 @@ def defense_environment(ctx: Any, name: str, documents: dict[str, str]) -> Defen
         artifact_dir=ctx.artifact_dir,
         device=ctx.config.ranker.device,
     )
+
+
+class _DefendedScore:
+    """``(query, texts) -> scores`` of a defended ranker, with ``final`` for reported ranks."""
+
+    def __init__(self, ranker: Any):
+        self.ranker = ranker
+        final = getattr(ranker, "score_final", None)
+        if final is not None:
+            self.final = lambda q, t: np.asarray(final(q, list(t)), dtype=np.float64)
+
+    def __call__(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.ranker.score(query, list(texts)), dtype=np.float64)
+
+
+def defended_score_fn(ranker: Any) -> Callable[[str, Sequence[str]], np.ndarray]:
+    """The victim scoring function of a defended ranker for T4.
+
+    When the ranker has ``score_final(query, docs)`` (a more precise estimate, e.g. a smoothed
+    ranker re-scored with many Monte Carlo copies), the returned function carries it as
+    ``.final``: the audit measures the reported rank of the original and adversarial text with
+    it, while the attack's victim queries use the ordinary ``score``.
+    """
+    return _DefendedScore(ranker)

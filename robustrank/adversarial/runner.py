@@ -53,7 +53,8 @@ def attack_one(
         The per-target record of results.json (see module docstring); JSON-serialisable.
     """
     oracle = VictimOracle(score_fn, target, other_texts, max_queries=budget.max_victim_queries, expose_scores=expose_scores)
-    original_rank = int(oracle.rank_of_scores(np.asarray(score_fn(target.query, [target.text]), dtype=np.float64))[0])
+    measure = getattr(score_fn, "final", score_fn)  # a defended ranker's precise re-scoring, if it has one
+    original_rank = int(oracle.rank_of_scores(np.asarray(measure(target.query, [target.text]), dtype=np.float64))[0])
     t0 = time.perf_counter()
     error = None
     info: dict[str, Any] = {}
@@ -75,7 +76,7 @@ def attack_one(
         if violation:
             adversarial, edits = target.text, []
     else:
-        new_rank = int(oracle.rank_of_scores(np.asarray(score_fn(target.query, [adversarial]), dtype=np.float64))[0])
+        new_rank = int(oracle.rank_of_scores(np.asarray(measure(target.query, [adversarial]), dtype=np.float64))[0])
     ppl_orig = perplexity(target.text) if perplexity else None
     ppl_adv = (ppl_orig if adversarial == target.text else perplexity(adversarial)) if perplexity else None
     record: dict[str, Any] = {

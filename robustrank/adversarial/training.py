@@ -9,6 +9,8 @@ read off the victim's ranked lists. The loss is RankNet on the logit difference:
 A trained model is saved (safetensors + tokenizer) under ``cache_dir/<key>``, where ``key`` is a
 sha256 of the examples, the initial weights and every hyper-parameter, and is reused when the
 same inputs come again (e.g. on ``--resume``).
+
+Score distillation (students that learn the victim's scores) is in :mod:`robustrank.adversarial.distillation`.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ __all__ = [
     "VictimOracle",
     "AttackEnvironment",
     "Attack",
+    "architecture_of",
 ]
 
 
@@ -198,6 +199,15 @@ class AttackEnvironment:
         device: torch device spec for the attack's own models.
         white_box_ranker: The victim itself when the audit allows white-box access, else None.
         progress: Show progress bars.
+        env_queries: Texts the victim scored or ranked for the attack during ``prepare`` (through
+            :meth:`victim_scores` / :meth:`victim_rank`), e.g. for synthesised training queries.
+        score_fn: ``(query, texts) -> scores`` of the victim, for :meth:`victim_scores` and
+            :meth:`victim_rank` (black box: every text counts in ``env_queries``).
+        expose_scores: Whether the victim's scores may be read (False: ranks only).
+        attacked_query_ids: Queries whose documents will be attacked on this system; attacks that
+            learn from the victim's lists should keep them out of training (or record the overlap).
+        victim_architecture: ``bi-encoder`` / ``cross-encoder`` / ... when the architecture family
+            of the victim is known to the attacker (for an architecture-matched surrogate), else None.
     """
 
     documents: Mapping[str, str]
@@ -211,6 +221,42 @@ class AttackEnvironment:
     white_box_ranker: Any = None
     progress: bool = False
     env_queries: int = 0
+    score_fn: Callable[[str, Sequence[str]], np.ndarray] | None = None
+    expose_scores: bool = True
+    attacked_query_ids: frozenset[str] = frozenset()
+    victim_architecture: str | None = None
+
+    def victim_scores(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """The victim's scores of ``texts`` for ``query`` (each text counts in ``env_queries``).
+
+        Raises:
+            PermissionError: The victim exposes ranks only, or no scoring function was given.
+        """
+        if not self.expose_scores or self.score_fn is None:
+            raise PermissionError("this victim exposes no scores to the attacker")
+        self.env_queries += len(texts)
+        return np.asarray(self.score_fn(query, list(texts)), dtype=np.float64)
+
+    def victim_rank(self, query: str, texts: Sequence[str]) -> list[int] | None:
+        """Indices of ``texts`` in the victim's order, best first (None: no access to the victim)."""
+        if self.rank_fn is not None:
+            self.env_queries += len(texts)
+            return list(self.rank_fn(query, list(texts)))
+        if self.score_fn is None:
+            return None
+        self.env_queries += len(texts)
+        s = np.asarray(self.score_fn(query, list(texts)), dtype=np.float64)
+        return sorted(range(len(texts)), key=lambda i: (-s[i], i))
+
+
+def architecture_of(ranker: Any) -> str | None:
+    """The architecture family a ranker describes itself as (``describe()["type"]``), if any."""
+    describe = getattr(ranker, "describe", None)
+    try:
+        kind = describe().get("type") if callable(describe) else None
+    except Exception:  # a ranker whose description fails has no known architecture
+        return None
+    return str(kind) if kind else None
 
 
 @runtime_checkable

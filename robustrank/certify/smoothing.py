@@ -44,6 +44,9 @@ class PreparedText:
         slots: For each perturbable position, its cased choices S(w) (more than one word).
         bound: o_d = 1 - prod of per-word overlaps (TV bound of one attack on this text).
         log_support: log of the number of distinct perturbed copies (product of |S(w)|).
+        slot_words: For each slot, the index of its word among all the text's words (its
+            "word slot": what common random numbers are tied to, see :meth:`Smoother.sample_common`).
+        n_words: Words (alphabetic runs) in the text.
     """
 
     text: str
@@ -51,6 +54,8 @@ class PreparedText:
     slots: tuple[tuple[str, ...], ...]
     bound: float
     log_support: float
+    slot_words: tuple[int, ...] = ()
+    n_words: int = 0
 
     @property
     def support(self) -> float:
@@ -80,6 +85,7 @@ class Smoother:
         """Split ``text`` into verbatim pieces and perturbable slots; compute o_d."""
         pieces: list[str] = []
         slots: list[tuple[str, ...]] = []
+        slot_words: list[int] = []
         words: list[str] = []
         last = 0  # end of the previous slot: text since then is verbatim
         for m in WORD_PATTERN.finditer(text):
@@ -90,10 +96,13 @@ class Smoother:
                 continue
             pieces.append(text[last : m.start()])
             slots.append(tuple(_cased(o, tok) for o in options))
+            slot_words.append(len(words) - 1)
             last = m.end()
         pieces.append(text[last:])
         log_support = float(sum(math.log(len(s)) for s in slots))
-        return PreparedText(text, tuple(pieces), tuple(slots), self.sets.document_bound(words), log_support)
+        return PreparedText(
+            text, tuple(pieces), tuple(slots), self.sets.document_bound(words), log_support, tuple(slot_words), len(words)
+        )
 
     def sample(self, prepared: PreparedText, n: int, rng: np.random.Generator) -> list[str]:
         """Draw ``n`` perturbed copies (independent, uniform per slot)."""
@@ -101,6 +110,30 @@ class Smoother:
             return [prepared.text] * n
         sizes = np.array([len(s) for s in prepared.slots])
         draws = (rng.random((n, len(sizes))) * sizes).astype(np.int64)
+        return [prepared.render(row) for row in draws.tolist()]
+
+    def sample_common(self, prepared: PreparedText, uniforms: np.ndarray) -> list[str]:
+        """Perturbed copies driven by common random numbers (one row of ``uniforms`` per copy).
+
+        ``uniforms[c, i]`` in [0, 1) is the noise of copy ``c`` at word slot ``i`` (the i-th word
+        of the text, perturbable or not); the slot's draw is ``floor(u * |S(w)|)``. Two texts
+        scored with the same ``uniforms`` get the same draw at every word slot holding the same
+        word, so a one-word substitution changes only its own slot's noise.
+
+        Args:
+            prepared: The prepared text.
+            uniforms: Array [copies, >= prepared.n_words] of uniforms in [0, 1).
+
+        Raises:
+            ValueError: ``uniforms`` has fewer columns than the text has words.
+        """
+        n = int(uniforms.shape[0])
+        if not prepared.slots:
+            return [prepared.text] * n
+        if uniforms.shape[1] < prepared.n_words:
+            raise ValueError(f"uniforms cover {uniforms.shape[1]} word slots; the text has {prepared.n_words}")
+        sizes = np.array([len(s) for s in prepared.slots])
+        draws = (uniforms[:, list(prepared.slot_words)] * sizes).astype(np.int64)
         return [prepared.render(row) for row in draws.tolist()]
 
     def enumerate(self, prepared: PreparedText, limit: int) -> list[str] | None:

@@ -26,12 +26,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
-
 from robustrank import plugins
 from robustrank.adversarial.analysis import analyse, flat_metrics
 from robustrank.adversarial.campaign import AttackedSystem, Campaign
-from robustrank.adversarial.defenses import defense_environment
+from robustrank.adversarial.defenses import defended_score_fn, defense_environment
 from robustrank.adversarial.injection import run_injection
 from robustrank.adversarial.measures import build_fluency
 from robustrank.adversarial.screening import fit_screen, screening_summary
@@ -100,7 +98,7 @@ class AdversarialTask:
                 queries = {q: runs["queries"][q] for q in sampled}
                 ranked = ctx.rerank(f"t4/{name}/{coll.name}", queries, runs["candidates"], coll.documents, ranker=ranker, desc=f"t4 rerank {name}")
                 key = f"neural+{name}"
-                systems[key] = AttackedSystem(key, lambda q, t, r=ranker: np.asarray(r.score(q, list(t)), dtype=np.float64), ranked, ranker, f"neural ranker wrapped by defence {name}")
+                systems[key] = AttackedSystem(key, defended_score_fn(ranker), ranked, ranker, f"neural ranker wrapped by defence {name}")
                 defense_info[name]["role"] = "ranker"
             if all(hasattr(d, a) for a in ("fit", "score", "threshold")):
                 sample = ctx.rng("t4", "screen", name).permutation(len(docs))[:2000]
