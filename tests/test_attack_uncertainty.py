@@ -139,3 +139,18 @@ def test_threat_model_records_downgrade_and_refusal():
     assert attack_threat_model(BB(), yes, {})["ran_under"] == "black-box (scores)"
     assert "not declared" in attack_threat_model(Undeclared(), yes, {})["ran_under"]
     assert attack_threat_model(Undeclared(), yes, {"threat_model": "white-box"})["ran_under"] == "white-box"
+
+
+def test_weight_leak_flags_a_surrogate_started_from_the_victims_weights():
+    from robustrank.adversarial.threat import weight_leak
+
+    class Victim:
+        def fingerprint(self):
+            return {"model.safetensors": "abc"}
+
+    same = {"surrogate": {"init_weights_sha256": {"model.safetensors": "abc"}}}
+    other = {"surrogate": {"init_weights_sha256": {"model.safetensors": "def"}}}
+    assert weight_leak(Victim(), same)
+    assert weight_leak(Victim(), other) is None
+    assert weight_leak(object(), same) is None  # no fingerprint published: nothing claimed
+    assert weight_leak(Victim(), {"imitation": {"nested": {"init_weights_sha256": {"w": "abc"}}}})

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from robustrank.adversarial.runner import aggregate, attack_one
 from robustrank.adversarial.specs import AttackSpec, load_attack
-from robustrank.adversarial.threat import attack_threat_model, refusal, requires_gradients, system_access
+from robustrank.adversarial.threat import attack_threat_model, refusal, requires_gradients, system_access, weight_leak
 from robustrank.adversarial.types import AttackEnvironment, AttackTarget, Budget, architecture_of
 from robustrank.adversarial.uncertainty import add_intervals
 
@@ -114,6 +114,10 @@ class Campaign:
             if summary is not None:
                 entry["prepare"][system.name] = summary
             threat = attack_threat_model(attack, access, summary)
+            leak = weight_leak(system.ranker, summary)
+            if leak:
+                threat = {**threat, "init_is_victim_weights": True, "note": f"{threat['note']}; {leak}"}
+                log.warning("t4: %s on %s: %s", key, system.name, leak)
             records = []
             with ctx.timed(f"t4:{key}:{system.name}:attack"):
                 for qid, did, rank in tqdm(system.targets, desc=f"t4 {key} {system.name}", unit="doc", disable=not ctx.progress, leave=False):

@@ -23,7 +23,7 @@ from typing import Any
 
 from robustrank.rankers.base import SupportsGradients
 
-__all__ = ["WHITE_BOX", "attack_threat_model", "refusal", "requires_gradients", "system_access"]
+__all__ = ["WHITE_BOX", "attack_threat_model", "refusal", "requires_gradients", "system_access", "weight_leak"]
 
 WHITE_BOX = "white-box"
 
@@ -77,3 +77,41 @@ def attack_threat_model(attack: Any, access: dict[str, Any], summary: dict[str, 
         ran = f"{WHITE_BOX} granted ({access['oracle']} oracle); use of the gradients not declared by the plugin"
         note = "undeclared"
     return {"ran_under": ran, "requested": WHITE_BOX if requires_gradients(attack) or access["white_box_requested"] else access["oracle"], "note": note}
+
+
+def _init_fingerprints(summary: Any) -> list[dict[str, str]]:
+    """``init_weights_sha256`` records anywhere in an attack's summary (surrogate, imitation model)."""
+    out: list[dict[str, str]] = []
+    if isinstance(summary, dict):
+        fp = summary.get("init_weights_sha256")
+        if isinstance(fp, dict) and fp:
+            out.append({str(k): str(v) for k, v in fp.items()})
+        for v in summary.values():
+            out += _init_fingerprints(v)
+    return out
+
+
+def weight_leak(victim: Any, summary: Any) -> str | None:
+    """A note when a surrogate or imitation model started from the victim's own weights.
+
+    A black-box attacker that initialises its stand-in from the very weights it attacks (e.g. the
+    public all-MiniLM-L6-v2 audited as itself) knows more than the black-box threat model grants:
+    its "imitation" is the victim before training. Compared by the sha256 of weight files
+    (:class:`~robustrank.rankers.base.SupportsFingerprint`); None when they differ or the victim
+    publishes no fingerprint.
+    """
+    fingerprint = getattr(victim, "fingerprint", None)
+    try:
+        mine = set(fingerprint().values()) if callable(fingerprint) else set()
+    except Exception:  # a ranker whose fingerprint fails publishes none
+        mine = set()
+    if not mine:
+        return None
+    for fp in _init_fingerprints(summary):
+        if mine & set(fp.values()):
+            return (
+                "the surrogate/imitation model was initialised from the victim's own weight files (same sha256): "
+                "the attacker held the victim's weights, more than the black-box threat model grants"
+            )
+    return None
+

@@ -26,6 +26,9 @@ def view(res: dict[str, Any], results: dict[str, Any], *, figures: bool = False)
         rows.append(summary_row(f"{key}: success rate", nm.get("success_rate"), pair(nm.get("success_rate_ci_low"), nm.get("success_rate_ci_high")),
                                 bm.get("success_rate"), pair(bm.get("success_rate_ci_low"), bm.get("success_rate_ci_high")),
                                 ("top-10 rate (neural)", nm.get("top10_rate"), pair(nm.get("top10_rate_ci_low"), nm.get("top10_rate_ci_high"))), note))
+        for sname, s in systems.items():
+            if (s.get("threat_model") or {}).get("init_is_victim_weights"):
+                limitations.append(f"Attack {key} on {sname}: its surrogate/imitation model started from the victim's own weight files, so it is not a pure black-box result.")
         prep = a.get("prepare") or {}
         if "imitation_fidelity" in prep or "surrogate" in prep:
             limitations.append(
