@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     have_ta = importlib.util.find_spec("textattack") is not None
     attacks = [
         {"name": "prada_wu_2023", "options": {"surrogate_queries": args.surrogate_queries, "max_steps": args.surrogate_steps,
+                                               "distill_steps": args.surrogate_steps, "surrogate_architecture": "cross-encoder",
                                                "candidates_per_word": args.candidates_per_word}},
         {"name": "random_substitution", "options": {"greedy": True}},
     ]
