@@ -191,7 +191,8 @@ def test_json_export_validates_against_published_schema(results, tmp_path):
 
 def test_intended_use_declared_or_not(results):
     sec = build_record(results)["sections"]["intended_use"]
-    assert not sec["declared"] and sec["intended_use"] == sec["operating_domain"] == NOT_DECLARED
+    assert not sec["declared"]
+    assert (sec["intended_use"], sec["operating_domain"]) == (NOT_DECLARED.format(key="intended_use"), NOT_DECLARED.format(key="operating_domain"))
     declared = copy.deepcopy(results)
     declared["config"]["intended_use"] = "re-rank BM25 candidates for <b>library</b> search"
     declared["config"]["operating_domain"] = {"language": "en", "documents": "physics abstracts"}

@@ -20,7 +20,7 @@ from robustrank.report.compliance_schema import COMPLIANCE_RECORD_VERSION, Compl
 
 __all__ = ["NOT_DECLARED", "REQUIREMENTS", "build_record", "config_sha256"]
 
-NOT_DECLARED = "not declared (model.yaml has no intended_use / operating_domain)"
+NOT_DECLARED = "not declared (model.yaml has no {key})"
 
 REQUIREMENTS: tuple[dict[str, Any], ...] = (
     {"framework": "EU AI Act", "clause": "Art. 15(1), 15(3)",
@@ -91,8 +91,8 @@ def _intended_use(results: dict[str, Any]) -> dict[str, Any]:
                           "documents": d.get("documents"), "judged_queries": d.get("judged_queries")})
     return {
         "declared": bool(use or domain),
-        "intended_use": use if use else NOT_DECLARED,
-        "operating_domain": domain if domain else NOT_DECLARED,
+        "intended_use": use if use else NOT_DECLARED.format(key="intended_use"),
+        "operating_domain": domain if domain else NOT_DECLARED.format(key="operating_domain"),
         "evaluated_on": evaluated,
     }
 

@@ -107,7 +107,8 @@ def _markdown(results: dict[str, Any], gate: Any) -> str:
     noise = tasks.natural_noise(results)
     lines += ["", "### T2: query variations", ""]
     if noise["status"] == "ok":
-        lines += ["| variation | measure | drop [CI] | relative drop | BM25 relative drop |", "|---|---|---|---|---|"]
+        lines += [f"{noise['dataset']}, {noise['n_queries']} queries; drop = original - varied.", "",
+                  "| variation | measure | drop [CI] | relative drop | BM25 relative drop |", "|---|---|---|---|---|"]
         lines += [f"| {r['variation']} | {r['measure']} | {_f(r['drop'])}{_ci(r['drop_ci'])} | {_f(r['relative_drop'])} | {_f(r['bm25_relative_drop'])} |" for r in noise["rows"]]
     else:
         lines.append(f"T2 {noise['status']}.")
