@@ -43,6 +43,7 @@ def test_identical_runs_have_no_difference(results):
     assert all(m["delta"] == 0 for m in cmp["metrics"] if m["delta"] is not None)
     assert len(cmp["metrics"]) == len(results["metrics"])
     assert cmp["paired"] and not any(r["significant"] for r in cmp["paired"])
+    assert all(r["identical"] for r in cmp["paired"]) and cmp["family_size"] == 0
     assert not any(cmp["changes"][k] for k in ("model", "data", "config", "environment", "seed"))
 
 
@@ -53,8 +54,17 @@ def test_shift_is_found_and_linked_to_its_metric(results):
     assert row["mean_diff"] == pytest.approx(0.2) and row["significant"] and row["p_t"] == 0.0
     m = next(m for m in cmp["metrics"] if m["key"] == "t1.nDCG@10.mean")
     assert m["delta"] == pytest.approx(0.2) and cmp["paired"][m["paired"]] is row
-    # the other series did not change
-    assert sum(r["significant"] for r in cmp["paired"]) == 1
+    # the other series did not change, and stay out of the Holm family
+    assert sum(r["significant"] for r in cmp["paired"]) == 1 and cmp["family_size"] == 1
+
+    # Holm over the series that differ: two shifted series double the smaller p
+    new = _shifted(results, 0.0)
+    for r in new["tasks"]["t1"]["result"]["per_query"]:
+        if r["system"] == "neural" and r["measure"] in ("RR@10", "AP@100"):
+            r["value"] += 0.05 if int(r["query_id"]) % 2 else 0.02
+    cmp = compare_results(results, new)
+    rows = sorted((r for r in cmp["paired"] if not r["identical"]), key=lambda r: r["p_t"])
+    assert cmp["family_size"] == 2 and rows[0]["p_holm"] == pytest.approx(2 * rows[0]["p_t"])
 
 
 def test_changes_in_model_data_config(results):

@@ -11,7 +11,8 @@ comparison:
   with :func:`robustrank.results.select_values`, the selection the gate's paired tests use) and a
   two-sided paired t-test (``scipy.stats.ttest_rel``) and Wilcoxon signed-rank test of
   ``new - old``, with the 95% t-interval of the mean difference; t-test p-values are Holm-corrected
-  over all series (family-wise ``alpha``). A metric whose task names its per-query filter in
+  over all series that differ on at least one shared query (family-wise ``alpha``; identical
+  series keep p = 1 and stay out of the family). A metric whose task names its per-query filter in
   ``metric_per_query`` links to its series;
 * ``changes`` - model (weights sha256, ranker), data (collection file sha256), config (every
   differing key of the recorded config), environment (package versions), seed.
@@ -65,11 +66,12 @@ def paired_stats(old: dict[str, float], new: dict[str, float]) -> dict[str, Any]
     from scipy import stats
 
     common = sorted(set(old) & set(new))
-    out: dict[str, Any] = {"n_shared": len(common), "n_old": len(old), "n_new": len(new)}
+    out: dict[str, Any] = {"n_shared": len(common), "n_old": len(old), "n_new": len(new), "identical": False}
     if not common:
         return {**out, "old_mean": None, "new_mean": None, "mean_diff": None, "ci": None, "p_t": None, "p_wilcoxon": None}
     a, b = np.array([old[q] for q in common]), np.array([new[q] for q in common])
     d = b - a
+    out["identical"] = bool(np.all(d == 0))
     out.update({"old_mean": float(a.mean()), "new_mean": float(b.mean()), "mean_diff": float(d.mean()),
                 "improved": int((d > 0).sum()), "worsened": int((d < 0).sum()), "unchanged": int((d == 0).sum())})
     if len(common) < 2:
@@ -104,9 +106,12 @@ def _paired(old: dict[str, Any], new: dict[str, Any], alpha: float) -> list[dict
                 continue
             rows.append({"task": task, "series": ", ".join(f"{k}={v}" for k, v in key), "filter": {k: v for k, v in key},
                          "metric": metric_of.get(key), **paired_stats(vo, vn)})
-    corrected = correct_pvalues({str(i): r["p_t"] for i, r in enumerate(rows)}, "holm", alpha)
+    # series equal on every shared query (same model and data: T1 under another seed) test nothing;
+    # they stay out of the Holm family so they do not make the correction stricter for the others
+    family = {str(i): r["p_t"] for i, r in enumerate(rows) if r["p_t"] is not None and not r["identical"]}
+    corrected = correct_pvalues(family, "holm", alpha)
     for i, r in enumerate(rows):
-        r["p_holm"] = corrected[str(i)]
+        r["p_holm"] = corrected.get(str(i), r["p_t"])
         r["significant"] = r["p_holm"] is not None and r["p_holm"] < alpha
     return rows
 
@@ -152,6 +157,7 @@ def compare_results(
                         "delta": (b - a) if _is_num(a) and _is_num(b) else None, "paired": by_metric.get(key)})
     return {
         "old": _side(old, old_path, old_digest), "new": _side(new, new_path, new_digest), "alpha": alpha,
+        "family_size": sum(1 for r in paired if r["p_t"] is not None and not r["identical"]),
         "metrics": metrics, "only_old": [k for k in mo if k not in mn], "only_new": [k for k in mn if k not in mo],
         "paired": paired, "changes": _changes(old, new),
         "tasks": {k: {"old": ((old.get("tasks") or {}).get(k) or {}).get("status", "absent"),

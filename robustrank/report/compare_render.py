@@ -44,7 +44,7 @@ def comparison_markdown(cmp: dict[str, Any], max_rows: int = 60) -> str:
     tested = [r for r in cmp["paired"] if r["p_t"] is not None]
     sig = [r for r in tested if r["significant"]]
     lines += ["", f"**Paired per-query tests:** {len(tested)} series on shared queries, {len(sig)} significant "
-              f"(two-sided paired t-test, Holm-corrected, α = {cmp['alpha']}).", ""]
+              f"(two-sided paired t-test, Holm-corrected over the {cmp['family_size']} series that differ, α = {cmp['alpha']}).", ""]
     rows = sig or tested[:max_rows // 3]
     if rows:
         lines += ["| task | series | n | old | new | Δ [95% CI] | p (Holm) |", "|---|---|---|---|---|---|---|"]
