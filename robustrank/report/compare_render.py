@@ -45,7 +45,7 @@ def comparison_markdown(cmp: dict[str, Any], max_rows: int = 60) -> str:
     sig = [r for r in tested if r["significant"]]
     lines += ["", f"**Paired per-query tests:** {len(tested)} series on shared queries, {len(sig)} significant "
               f"(two-sided paired t-test, Holm-corrected over the {cmp['family_size']} series that differ, α = {cmp['alpha']}).", ""]
-    rows = sig or tested[:max_rows // 3]
+    rows = sig or sorted((r for r in tested if not r["identical"]), key=lambda r: r["p_t"])[:max_rows // 3]
     if rows:
         lines += ["| task | series | n | old | new | Δ [95% CI] | p (Holm) |", "|---|---|---|---|---|---|---|"]
         for r in rows:
