@@ -174,26 +174,53 @@ def _gate_and_report(results_path: Path, *, baseline: Path | None = None, policy
 
 @main.command()
 @click.argument("results_path", metavar="RESULTS_JSON", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="HTML file (default: report.html, or compliance.html, next to the JSON).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default: report.html, compliance.html or model-card.md next to the JSON).")
 @click.option("--compliance", is_flag=True, help="Render the printable compliance record instead of the report.")
-def report(results_path: Path, output: Path | None, compliance: bool = False) -> None:
-    """Render an HTML report (or, with --compliance, the compliance record) from RESULTS_JSON alone."""
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="With --compliance: also export the record as JSON (schema: robustrank schema --compliance).")
+@click.option("--model-card", "model_card", is_flag=True, help="Write a Hugging Face model-card fragment (YAML model-index + Markdown robustness section) instead.")
+def report(results_path: Path, output: Path | None, compliance: bool = False, json_out: Path | None = None, model_card: bool = False) -> None:
+    """Render an HTML report (or, with --compliance, the compliance record; with --model-card, a
+    model-card fragment) from RESULTS_JSON alone."""
     from robustrank.errors import DataError
     from robustrank.report import render_compliance, render_report
     from robustrank.results import read_results
 
+    if model_card and (compliance or json_out):
+        raise UsageError("--model-card cannot be combined with --compliance or --json")
+    if json_out and not compliance:
+        raise UsageError("--json exports the compliance record; add --compliance")
     results = read_results(results_path)
-    target = output or results_path.with_name("compliance.html" if compliance else "report.html")
-    _refuse_overwrite({"RESULTS_JSON": results_path}, {"--output": target})
+    kind = "model card" if model_card else "compliance" if compliance else "report"
+    target = output or results_path.with_name({"model card": "model-card.md", "compliance": "compliance.html", "report": "report.html"}[kind])
+    _refuse_overwrite({"RESULTS_JSON": results_path}, {"--output": target, "--json": json_out})
     try:
-        if compliance:
+        if model_card:
+            out = _write_model_card(results, results_path, target)
+        elif compliance:
             out = render_compliance(results, target, results_path=results_path)
+            if json_out:
+                click.echo(f"compliance record: {_write_compliance_json(results, results_path, json_out)}")
         else:
             out = render_report(results, target, results_path=results_path)
     except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:  # tampered field types
         detail = " ".join(str(exc).split())[:200]
         raise DataError(f"{results_path}: cannot render: a field has an unexpected type or value ({type(exc).__name__}: {detail})") from None
-    click.echo(f"{'compliance' if compliance else 'report'}: {out}")
+    click.echo(f"{kind}: {out}")
+
+
+def _write_model_card(results: dict[str, Any], results_path: Path, target: Path) -> Path:
+    from robustrank.report.modelcard import model_card
+    from robustrank.report.render import gate_for_report
+    from robustrank.results import write_text_atomic
+
+    return write_text_atomic(target, model_card(results, gate_for_report(results, results_path)))
+
+
+def _write_compliance_json(results: dict[str, Any], results_path: Path, target: Path) -> Path:
+    from robustrank.report.render import compliance_record
+    from robustrank.results import write_text_atomic
+
+    return write_text_atomic(target, json.dumps(compliance_record(results, results_path=results_path), indent=2, default=str) + "\n")
 
 
 @main.command()
@@ -214,8 +241,15 @@ def gate(results_path: Path, baseline: Path | None, policy: Path | None, markdow
 
 @main.command()
 @click.option("--results", "of_results", is_flag=True, help="Print the JSON Schema of results.json instead.")
-def schema(of_results: bool = False) -> None:
-    """Print the JSON Schema of model.yaml (for editor completion), or with --results that of results.json."""
+@click.option("--compliance", "of_compliance", is_flag=True, help="Print the JSON Schema of the compliance record export instead.")
+def schema(of_results: bool = False, of_compliance: bool = False) -> None:
+    """Print the JSON Schema of model.yaml (for editor completion), or with --results that of
+    results.json, with --compliance that of the compliance record (report --compliance --json)."""
+    if of_compliance:
+        from robustrank.report.compliance_schema import compliance_json_schema
+
+        click.echo(json.dumps(compliance_json_schema(), indent=2))
+        return
     if of_results:
         from robustrank.results import results_json_schema
 
@@ -224,6 +258,29 @@ def schema(of_results: bool = False) -> None:
     from robustrank.config import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+@main.command()
+@click.argument("old_path", metavar="OLD_RESULTS_JSON", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new_path", metavar="NEW_RESULTS_JSON", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="HTML page (default: compare.html next to NEW_RESULTS_JSON).")
+@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Also write a Markdown summary (for a pull-request comment).")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True, help="Family-wise level of the Holm-corrected paired tests.")
+def compare(old_path: Path, new_path: Path, output: Path | None, markdown: Path | None, alpha: float) -> None:
+    """Compare two audits: every shared metric side by side, paired per-query tests on shared
+    queries, and what changed in model, data and config.
+
+    Exit code 0: written; 2: usage or input error (one line naming the file).
+    """
+    from robustrank.report.compare_render import write_comparison
+
+    target = output or new_path.with_name("compare.html")
+    _refuse_overwrite({"OLD_RESULTS_JSON": old_path, "NEW_RESULTS_JSON": new_path}, {"--output": target, "--markdown": markdown})
+    cmp, written = write_comparison(old_path, new_path, html=target, markdown=markdown, alpha=alpha)
+    tested = [r for r in cmp["paired"] if r["p_t"] is not None]
+    click.echo(f"{len(cmp['metrics'])} shared metrics; {len(tested)} paired tests, {sum(r['significant'] for r in tested)} significant (Holm, alpha {alpha:g})")
+    for p in written:
+        click.echo(f"wrote {p}")
 
 
 @main.command()

@@ -4,7 +4,8 @@ It covers everything that shapes results and nothing that only shapes speed:
 
 * ``config`` — the configuration minus ``output`` and minus the performance knobs
   (:data:`PERFORMANCE_KEYS`: ``ranker.batch_size``, ``ranker.device``, ``ranker.dtype``,
-  ``ranker.cache_size`` and the whole ``executor`` section), plus the robustrank version;
+  ``ranker.cache_size``, the whole ``executor`` section and the declared ``intended_use`` /
+  ``operating_domain``), plus the robustrank version;
 * ``data`` — sha256 of every data file the config names (in-domain and OOD collections, a
   candidate run file, a lexicon file);
 * ``model`` — the ranker's own fingerprint (sha256 of its weight files), or for a ``callable``
@@ -37,8 +38,11 @@ PERFORMANCE_KEYS: tuple[tuple[str, ...], ...] = (
     ("ranker", "device"),
     ("ranker", "dtype"),
     ("ranker", "cache_size"),
+    ("intended_use",),
+    ("operating_domain",),
 )
-"""Config keys left out of the fingerprint: where results go and how fast they are computed."""
+"""Config keys left out of the fingerprint: where results go, how fast they are computed, and the
+declarations the compliance record copies (intended use, operating domain)."""
 
 
 def _sha(obj: Any) -> str:

@@ -37,6 +37,14 @@ class AuditConfig(StrictModel):
         description="ir-measures measure strings, e.g. nDCG@10, RR@10, AP@100, R@100.",
     )
     max_queries: int | None = Field(None, gt=0, description="Use only the first N judged queries.")
+    intended_use: str | None = Field(
+        None, description="What the model is for and who uses it (copied into the compliance record; null = not declared)."
+    )
+    operating_domain: str | dict[str, str] | None = Field(
+        None,
+        description="The declared operating domain (ISO/IEC 24029-2): free text, or a mapping such as "
+        "{language: en, documents: scientific abstracts, queries: short keyword queries}; null = not declared.",
+    )
     lexicon: str | None = Field(
         None,
         description="Synonym table (robustrank lexicon format, e.g. your own counter-fitted neighbours); "

@@ -27,9 +27,10 @@ from robustrank.errors import RobustRankError
 from robustrank.gate.evaluate import evaluate_gate, results_digest
 from robustrank.gate.policy import policy_from_results
 from robustrank.report import view
+from robustrank.report.compliance import build_record
 from robustrank.results import read_results, write_text_atomic
 
-__all__ = ["render_compliance", "render_compliance_html", "render_html", "render_report", "gate_for_report"]
+__all__ = ["compliance_record", "render_compliance", "render_compliance_html", "render_html", "render_report", "gate_for_report"]
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def _sections(env: Any, page: str, results: dict[str, Any], views: dict[str, Any
     return out
 
 
-def _render(page: str, results: dict[str, Any], gate: Any, digest: str | None, figures: bool) -> str:
+def _render(page: str, results: dict[str, Any], gate: Any, digest: str | None, figures: bool, **extra: Any) -> str:
     classes = {key: view.task_class(key) for key, t in (results.get("tasks") or {}).items() if t.get("status") == "ok"}
     views = view.task_views(results, figures=figures, classes=classes)
     env = _env(classes)
@@ -156,6 +157,7 @@ def _render(page: str, results: dict[str, Any], gate: Any, digest: str | None, f
         "sizes": view.sample_sizes(results, views),
         "limitations": view.known_limitations(results, views),
         "sections": _sections(env, page, results, views, classes, base),
+        **extra,
     }
     return env.get_template(f"{page}.html.j2").render(**ctx)
 
@@ -192,7 +194,17 @@ def render_compliance_html(results: dict[str, Any], gate: Any = None, *, results
     if gate is None and evaluate_policy:
         gate = gate_for_report(results, results_path)
     digest = results_digest(results_path) if results_path and Path(results_path).is_file() else None
-    return _render("compliance", results, gate, digest, False)
+    return _render("compliance", results, gate, digest, False, rec=build_record(results, gate, digest=digest))
+
+
+def compliance_record(results: dict[str, Any], gate: Any = None, *, results_path: str | Path | None = None, evaluate_policy: bool = True) -> dict[str, Any]:
+    """The compliance record behind the compliance page, for the JSON export (arguments as
+    :func:`render_html`); see :mod:`robustrank.report.compliance`."""
+
+    if gate is None and evaluate_policy:
+        gate = gate_for_report(results, results_path)
+    digest = results_digest(results_path) if results_path and Path(results_path).is_file() else None
+    return build_record(results, gate, digest=digest)
 
 
 def _write(path: str | Path, html: str) -> Path:
