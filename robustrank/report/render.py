@@ -27,6 +27,8 @@ from robustrank.errors import RobustRankError
 from robustrank.gate.evaluate import evaluate_gate, results_digest
 from robustrank.gate.policy import policy_from_results
 from robustrank.report import view
+from robustrank.report.significance import direction_class
+from robustrank.report.scorecard import findings as scorecard_findings
 from robustrank.results import read_results, write_text_atomic
 
 __all__ = ["render_compliance", "render_compliance_html", "render_html", "render_report", "gate_for_report"]
@@ -55,6 +57,7 @@ def _env(classes: dict[str, Any] | None = None):
     env.filters["num"] = _num
     env.filters["pval"] = _pval
     env.filters["pct"] = _pct
+    env.globals["signif"] = direction_class  # colour only significant differences
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, default=str)
     return env
 
@@ -156,6 +159,7 @@ def _render(page: str, results: dict[str, Any], gate: Any, digest: str | None, f
         "sizes": view.sample_sizes(results, views),
         "limitations": view.known_limitations(results, views),
         "sections": _sections(env, page, results, views, classes, base),
+        "scorecard": scorecard_findings(results) if page == "report" else [],
     }
     return env.get_template(f"{page}.html.j2").render(**ctx)
 
