@@ -27,8 +27,8 @@ from robustrank.errors import RobustRankError
 from robustrank.gate.evaluate import evaluate_gate, results_digest
 from robustrank.gate.policy import policy_from_results
 from robustrank.report import view
-from robustrank.report.significance import direction_class
 from robustrank.report.scorecard import findings as scorecard_findings
+from robustrank.report.significance import direction_class
 from robustrank.results import read_results, write_text_atomic
 
 __all__ = ["render_compliance", "render_compliance_html", "render_html", "render_report", "gate_for_report"]
