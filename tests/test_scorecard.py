@@ -219,3 +219,17 @@ def test_scorecard_thresholds_are_part_of_the_policy_schema():
     with pytest.raises(ValueError):
         GateConfig.model_validate({"scorecard": {"t4_top10": {"high": 1, "medium": 0}}})
     json.dumps(gate.model_dump())
+
+
+def test_t2_drops_coloured_only_when_corrected_p_is_below_alpha(results):
+    from robustrank.report import render_html
+
+    def t2_section(res):
+        page = render_html(res, figures=False)
+        return page[page.index('id="task-t2"'):page.index('id="task-t3"')]
+
+    assert 'class="worse"' not in t2_section(results)  # every corrected p is 1.0 in the fixture
+    r = copy.deepcopy(results)
+    row = r["tasks"]["t2"]["result"]["variations"]["typo"]["measures"]["nDCG@10"]["neural"]
+    row["p_corrected"] = 0.001
+    assert t2_section(r).count('class="worse"') == 1
