@@ -127,9 +127,9 @@ def test_t1_row_with_tiny_insignificant_difference_is_not_coloured(results):
 # --- T2 fail rate ------------------------------------------------------------------------------
 
 def test_fail_rate_counts_drops_beyond_tolerance():
-    orig = {"a": 0.5, "b": 0.5, "c": 0.5, "d": 0.5}
-    pert = {"a": 0.39, "b": 0.40, "c": 0.5, "d": 0.9}  # a drops 0.11 (> 0.1), b exactly 0.1 (not more)
-    fr = fail_rate(orig, pert, list(orig), 0.1)
+    orig = {"a": 0.75, "b": 0.75, "c": 0.5, "d": 0.5}
+    pert = {"a": 0.49, "b": 0.5, "c": 0.5, "d": 0.9}  # a drops 0.26 (> 0.25), b exactly 0.25 (not more)
+    fr = fail_rate(orig, pert, list(orig), 0.25)
     assert (fr["count"], fr["n"], fr["rate"]) == (1, 4, 0.25)
     assert (fr["ci_low"], fr["ci_high"]) == pytest.approx(clopper_pearson(1, 4))
     keys = fail_rate_metrics("t2", "typo", {"neural": fr, "bm25": fr})
