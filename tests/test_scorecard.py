@@ -233,3 +233,22 @@ def test_t2_drops_coloured_only_when_corrected_p_is_below_alpha(results):
     row = r["tasks"]["t2"]["result"]["variations"]["typo"]["measures"]["nDCG@10"]["neural"]
     row["p_corrected"] = 0.001
     assert t2_section(r).count('class="worse"') == 1
+
+
+def test_insignificant_t1_loss_is_at_most_low(results):
+    r = copy.deepcopy(results)
+    c = r["tasks"]["t1"]["result"]["measures"]["nDCG@10"]["comparison"]
+    c.update(mean_diff=-0.05, diff_ci_low=-0.2, diff_ci_high=0.1)  # estimate beyond high (0.02), interval includes 0
+    r["metrics"]["t1.nDCG@10.diff_vs_bm25"] = -0.05
+    sev = {f.key: f.severity for f in findings(r)}
+    assert sev["t1.nDCG@10.mean"] == "low"
+    assert sev["t1.RR@10.mean"] == "critical"  # [-0.321, -0.021]: significant and beyond high
+
+
+def test_detector_judged_on_attacks_that_reached_the_top_10(results):
+    r = copy.deepcopy(results)
+    det = r["tasks"]["certify"]["result"]["defenses"]["perplexity_detector"]
+    det["detection_rate"]["no_effect_attack"] = 0.0  # an attack T4 never made effective against the ranker
+    det["n_adversarial"]["no_effect_attack"] = 8
+    f = next(f for f in findings(r) if f.title.startswith("detector"))
+    assert f.key.endswith("detection_rate.prada_wu_2023")  # prada lifted 2/4 into the top 10

@@ -5,7 +5,9 @@ counterpart where one exists, the metric key its number comes from and the ancho
 section it summarises (``task-<key>``). Severity comes from the thresholds of the policy
 (``gate.scorecard``, :class:`robustrank.config.scorecard.ScorecardConfig`, documented defaults)
 by the ladder documented there: critical when the whole interval is beyond ``high``, high / medium
-by the estimate, low when only the interval reaches ``medium``.
+by the estimate, low when only the interval reaches ``medium``. A T1 loss against BM25 whose interval
+includes zero is at most low; a detector is judged on the attacks that lifted a document into the
+audited ranker's top 10 (all attacks when none did).
 
 Numbers are copied from the results; an interval a task did not record is the exact
 (Clopper-Pearson) interval of the recorded count and sample size. Nothing here builds markup.
@@ -152,7 +154,19 @@ def _t4(res: Mapping[str, Any], cfg: ScorecardConfig) -> list[Finding]:
     return out
 
 
-def _certify(res: Mapping[str, Any], metrics: Mapping[str, Any], cfg: ScorecardConfig) -> list[Finding]:
+def _effective_attacks(t4: Mapping[str, Any] | None) -> set[str] | None:
+    """Attacks that lifted at least one document into the audited ranker's top 10 (None: no T4)."""
+    if not t4:
+        return None
+    out = set()
+    for key, a in (t4.get("attacks") or {}).items():
+        share = _system((a or {}).get("systems") or {}, "neural")
+        if share is not None and share.value > 0:
+            out.add(key)
+    return out
+
+
+def _certify(res: Mapping[str, Any], metrics: Mapping[str, Any], cfg: ScorecardConfig, effective: set[str] | None = None) -> list[Finding]:
     out = []
     n = res.get("n_queries")
     crq, intervals = res.get("crq") or {}, res.get("crq_interval") or {}
@@ -179,7 +193,7 @@ def _certify(res: Mapping[str, Any], metrics: Mapping[str, Any], cfg: ScorecardC
                 out.append(Finding(sev, "certify", f"certification: {verdict}@{k}", f"K = {k}: {s.text()} {what}.", f"certify.verdict.{verdict}@{k}", s))
     for name, d in (res.get("defenses") or {}).items():
         rates, sizes = d.get("detection_rate") or {}, d.get("n_adversarial") or {}
-        found = [(a, _share(r, None, sizes.get(a))) for a, r in rates.items()]
+        found = [(a, _share(r, None, sizes.get(a))) for a, r in rates.items() if effective is None or a in effective or not effective]
         found = [(a, s) for a, s in found if s is not None and s.n]
         if not found:
             continue
@@ -251,6 +265,8 @@ def _t1(res: Mapping[str, Any], cfg: ScorecardConfig) -> list[Finding]:
         lo, hi = c.get("diff_ci_low"), c.get("diff_ci_high")
         loss = Share(-c["mean_diff"], -hi if hi is not None else None, -lo if lo is not None else None, n=c.get("n"))
         sev = severity(loss, cfg.t1_diff_vs_bm25, bad_when_high=True)
+        if sev and lo is not None and hi is not None and lo <= 0 <= hi:
+            sev = "low"  # not significantly worse than BM25: at most "not ruled out"
         if sev:
             diff = Share(c["mean_diff"], lo, hi, n=c.get("n"))
             nv, bv = v["neural"], v["bm25"]
@@ -263,7 +279,7 @@ def _t1(res: Mapping[str, Any], cfg: ScorecardConfig) -> list[Finding]:
 
 
 def findings(results: Mapping[str, Any], config: ScorecardConfig | None = None) -> list[Finding]:
-    """Every finding of ``results``, worst first (ties keep the task order: t1, t2, t3, t4, certify).
+    """Every finding of ``results``, worst first (ties: t4, certify, t1, t3, t2; within a task, its order).
 
     Args:
         results: The parsed results.json.
@@ -274,12 +290,12 @@ def findings(results: Mapping[str, Any], config: ScorecardConfig | None = None) 
     metrics = results.get("metrics") or {}
     measures = (results.get("config") or {}).get("measures") or []
     out: list[Finding] = []
-    builders = {
-        "t1": lambda r: _t1(r, cfg),
-        "t2": lambda r: _t2(r, cfg, measures[0] if measures else None),
-        "t3": lambda r: _t3(r, cfg),
+    builders = {  # within a severity: adversarial and certification first, then effectiveness, domains, query noise
         "t4": lambda r: _t4(r, cfg),
-        "certify": lambda r: _certify(r, metrics, cfg),
+        "certify": lambda r: _certify(r, metrics, cfg, _effective_attacks(_ok(tasks.get("t4")))),
+        "t1": lambda r: _t1(r, cfg),
+        "t3": lambda r: _t3(r, cfg),
+        "t2": lambda r: _t2(r, cfg, measures[0] if measures else None),
     }
     for key, build in builders.items():
         res = _ok(tasks.get(key))
