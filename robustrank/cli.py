@@ -284,6 +284,32 @@ def compare(old_path: Path, new_path: Path, output: Path | None, markdown: Path 
 
 
 @main.command()
+@click.argument("model", metavar="MODEL")
+@click.option("--collection", required=True, help="In-domain collection folder (BEIR layout).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("model.yaml"), show_default=True, help="File to write.")
+@click.option("--type", "ranker_type", type=click.Choice(["auto", "bi-encoder", "cross-encoder", "onnx"]), default="auto", show_default=True,
+              help="Ranker type; auto detects it from the model folder.")
+@click.option("--profile", type=click.Choice(["quick", "standard", "paper"]), default="quick", show_default=True,
+              help="Audit size: quick (smoke run), standard (release decision), paper (the papers' protocols).")
+@click.option("--ood", multiple=True, help="An unseen-domain collection folder for t3 (repeatable).")
+@click.option("--tasks", help="Comma-separated tasks to enable (default: t1,t2,t4,certify, and t3 with --ood).")
+@click.option("--name", help="Audit name (default: <model>-<collection>).")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(model: str, collection: str, output: Path, ranker_type: str, profile: str, ood: tuple[str, ...], tasks: str | None,
+         name: str | None, force: bool) -> None:
+    """Write a commented model.yaml for MODEL (a model folder, .onnx file or hub id) with a release policy.
+
+    Exit code: 0 written (and validated); 2 the file exists (without --force), the type cannot be
+    detected (pass --type), the collection is missing, or another input error.
+    """
+    from robustrank.scaffold import write_model_yaml
+
+    chosen = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
+    out = write_model_yaml(output, model, collection, ranker_type=ranker_type, profile=profile, name=name, ood=list(ood), tasks=chosen, force=force)
+    click.echo(f"wrote {out}; run: robustrank audit {out} --gate")
+
+
+@main.command()
 def plugins() -> None:
     """List every available plugin with its kind, name, distribution and version."""
     from robustrank.plugins import available

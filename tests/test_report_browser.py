@@ -55,3 +55,56 @@ def test_report_in_headless_chromium(tmp_path):
     assert colours is not None and len(colours) > 100  # text, tables, banner and figures, not a blank page
     dominant = max(colours)[0] / (img.size[0] * img.size[1])
     assert dominant < 0.9
+
+
+_MEASURE = """<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="{src}" style="width:1280px;height:900px;border:0"></iframe><pre id="out">pending</pre>
+<script>
+document.getElementById("f").addEventListener("load", function () {{
+  var d = this.contentDocument, out = {{rows: []}};
+  out.verdict = d.getElementById("verdict").getBoundingClientRect().bottom;
+  out.heading = d.querySelector("#scorecard h2").getBoundingClientRect().bottom;
+  d.querySelectorAll("#scorecard > table.findings tr.finding").forEach(function (tr) {{
+    var a = {{}};
+    for (var i = 0; i < tr.attributes.length; i++) a[tr.attributes[i].name] = tr.attributes[i].value;
+    a.bottom = tr.getBoundingClientRect().bottom;
+    out.rows.push(a);
+  }});
+  document.getElementById("out").textContent = JSON.stringify(out);
+}});
+</script></body></html>"""
+
+
+def test_first_screen_shows_verdict_and_top_findings_equal_to_results(tmp_path):
+    """At 1280x900 the verdict and the scorecard's top findings are on the first screen, and every
+    number the scorecard shows (data attributes of each row) equals results.json."""
+    import re
+
+    results = json.loads(FULL.read_text())
+    page = render_report(results, tmp_path / "report.html", results_path=FULL)
+    wrapper = tmp_path / "measure.html"  # a script outside the report (whose CSP forbids scripts) reads its layout
+    wrapper.write_text(_MEASURE.format(src=page.as_uri()))
+    res = _chromium(tmp_path, "--allow-file-access-from-files", "--virtual-time-budget=5000", "--window-size=1280,1000", "--dump-dom", wrapper.as_uri())
+    assert res.returncode == 0, res.stderr[-2000:]
+    found = re.search(r'<pre id="out">(.*?)</pre>', res.stdout, re.S)
+    assert found and found.group(1) != "pending", res.stdout[-2000:]
+    out = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert out["verdict"] <= 900 and out["heading"] <= 900
+    rows = out["rows"]
+    assert len(rows) >= 3 and all(r["bottom"] <= 900 for r in rows[:3]), rows  # the top findings on the first screen
+    metrics, n_cert = results["metrics"], results["tasks"]["certify"]["result"]["n_queries"]
+    for r in rows:
+        key = r["data-key"]
+        assert key in metrics, key
+        value = float(r["data-value"])
+        if ".verdict." in key:
+            assert value * n_cert == pytest.approx(metrics[key])
+        else:
+            assert value == pytest.approx(metrics[key]), key
+        for side in ("ci-low", "ci-high"):
+            mk = f"{key}.{side.replace('-', '_')}"
+            if mk in metrics:
+                assert float(r[f"data-{side}"]) == pytest.approx(metrics[mk]), mk
+        if "data-bm25-value" in r and key.startswith("t4."):
+            attack = key.split(".")[1]
+            assert float(r["data-bm25-value"]) == pytest.approx(metrics[f"t4.{attack}.bm25_top10_rate"])

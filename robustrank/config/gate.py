@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from robustrank.config.scorecard import ScorecardConfig
 from robustrank.gate.expr import parse_condition, parse_ref
 from robustrank.schema_base import StrictModel
 
@@ -107,6 +108,9 @@ class GateConfig(StrictModel):
     )
     require_same_data: bool = Field(
         True, description="delta conditions are ERROR when the baseline was run on different data (dataset sha256 differ)."
+    )
+    scorecard: ScorecardConfig = Field(
+        default_factory=ScorecardConfig, description="Severity thresholds of the report's risk scorecard (docs/gate.md)."
     )
 
     @field_validator("conditions", mode="before")

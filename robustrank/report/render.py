@@ -28,6 +28,8 @@ from robustrank.gate.evaluate import evaluate_gate, results_digest
 from robustrank.gate.policy import policy_from_results
 from robustrank.report import view
 from robustrank.report.compliance import build_record
+from robustrank.report.scorecard import findings as scorecard_findings
+from robustrank.report.significance import direction_class
 from robustrank.results import read_results, write_text_atomic
 
 __all__ = ["compliance_record", "render_compliance", "render_compliance_html", "render_html", "render_report", "gate_for_report"]
@@ -56,6 +58,7 @@ def _env(classes: dict[str, Any] | None = None):
     env.filters["num"] = _num
     env.filters["pval"] = _pval
     env.filters["pct"] = _pct
+    env.globals["signif"] = direction_class  # colour only significant differences
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, default=str)
     return env
 
@@ -158,6 +161,7 @@ def _render(page: str, results: dict[str, Any], gate: Any, digest: str | None, f
         "limitations": view.known_limitations(results, views),
         "sections": _sections(env, page, results, views, classes, base),
         **extra,
+        "scorecard": scorecard_findings(results) if page == "report" else [],
     }
     return env.get_template(f"{page}.html.j2").render(**ctx)
 

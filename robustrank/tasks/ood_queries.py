@@ -28,6 +28,7 @@ from robustrank.query_types import slices as make_slices
 from robustrank.results import MetricKey, per_query_records
 from robustrank.schema_base import MAX_BOOTSTRAP, StrictModel
 from robustrank.stats import correct_pvalues, group_gap, metric_drop
+from robustrank.tasks.ood_fail_rate import fail_measure, fail_rate, fail_rate_metrics
 from robustrank.variations import build_variation, generate_variants
 
 __all__ = ["QueryVariationTask"]
@@ -75,6 +76,10 @@ class T2Config(StrictModel):
     bootstrap_samples: int = Field(1000, gt=0, le=MAX_BOOTSTRAP)
     confidence: float = Field(0.95, gt=0, lt=1)
     max_examples: int = Field(20, ge=0, description="Variant examples per variation kept for the report (all per-query values are kept).")
+    fail_tolerance: float = Field(
+        0.1, ge=0, description="Fail rate: a query fails a variation when its fail_measure drops by more than this (absolute)."
+    )
+    fail_measure: str | None = Field(None, description="Measure of the fail rate (default: nDCG@10 when measured, else the first measure).")
 
 
 class QueryVariationTask:
@@ -115,6 +120,7 @@ class QueryVariationTask:
         variations: dict[str, Any] = {}
         records = per_query_records(original, qids)
         pvalues: dict[str, float | None] = {}
+        fmeasure = fail_measure(opt.fail_measure, list(ctx.config.measures))
         for spec in opt.variations:
             key = spec.name if spec.name not in variations else f"{spec.name}@{spec.rate}"
             variation = build_variation(spec.name, spec.rate, lexicon=lexicon)
@@ -147,6 +153,11 @@ class QueryVariationTask:
                 "changed_queries": len(changed),
                 "empty_variants": sum(1 for q in qids if not variants[q].text.strip()),
                 "measures": measures,
+                "fail_rate": {
+                    "measure": fmeasure,
+                    "tolerance": opt.fail_tolerance,
+                    **{s: fail_rate(original[s][fmeasure], perturbed[s][fmeasure], qids, opt.fail_tolerance, opt.confidence) for s in SYSTEMS},
+                },
                 "variants": {q: {"original": variants[q].original, "text": variants[q].text, "edits": list(variants[q].edits)} for q in qids},
                 "examples": changed[: opt.max_examples],
             }
@@ -204,7 +215,7 @@ class QueryVariationTask:
                     ("bm25_relative_drop", row["bm25"]["relative_drop"]),
                     ("gap", row["robustness_gap"]),
                 )
-            },
+            } | {k: v for key, entry in variations.items() for k, v in fail_rate_metrics(self.name, key, entry["fail_rate"]).items()},
         }
 
 
