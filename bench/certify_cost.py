@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--growth", type=float, default=1.5)
     ap.add_argument("--from-results", type=Path, default=None, help="take queries, candidates, map and settings from an audit")
     ap.add_argument("--all-queries", action="store_true", help="with --from-results: also queries without any certificate")
+    ap.add_argument("--max-queries", type=int, default=None, help="with --from-results: only the first N chosen queries (audit order)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
@@ -69,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         fit = cert["score_map_fit"]
         score_map = ScoreMap(fit["kind"], fit["low"], fit["high"], fit["fitted_on"])
         chosen = [q for q in cert["queries"] if args.all_queries or any(q["certified"].values())]
+        if args.max_queries is not None:  # the first N of them, in the audit's order (cost control)
+            chosen = chosen[: args.max_queries]
         qids = [q["query_id"] for q in chosen]
         candidates = {q["query_id"]: q["doc_ids"] for q in chosen}
         args.k = list(cert["k_values"])
