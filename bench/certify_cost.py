@@ -125,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
           f"queries with identical per-K outcomes: {agree}/{len(qids)}")
     print(f"wall time ratio fixed/adaptive: {out['fixed']['seconds'] / max(out['adaptive']['seconds'], 1e-9):.1f}x")
     if args.json:
-        args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)}, "queries": qids, "results": out,
-                                         "ratio": ratio, "crq_not_lower": not_lower}, indent=1))
+        args.json.write_text(json.dumps({"args": vars(args), "queries": qids, "results": out,
+                                         "ratio": ratio, "crq_not_lower": not_lower}, indent=1, default=str))
     return 0
 
 
