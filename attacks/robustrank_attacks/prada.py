@@ -225,7 +225,7 @@ class PradaAttack:
         self._train_queries = frozenset(split.train)
         self._summary = {
             "surrogate": info,
-            "mode": o.mode,
+            "mode": o.mode, "threat_model": "white-box" if self._white is not None else "black-box",
             "prepare_seconds": round(time.perf_counter() - t0, 2),
             "deviations": DEVIATIONS_COMMON + (DEVIATIONS_REFERENCE if o.mode == "reference" else DEVIATIONS_ROBUSTRANK),
         }

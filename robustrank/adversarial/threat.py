@@ -71,8 +71,8 @@ def attack_threat_model(attack: Any, access: dict[str, Any], summary: dict[str, 
         ran = access["oracle"]
         note = "declared black-box: the plugin never reads the victim's gradients"
     elif declared:
-        ran = str(declared)
-        note = "declared by the plugin"
+        ran = access["oracle"] if declared == "black-box" else str(declared)
+        note = "declared by the plugin after prepare"
     else:
         ran = f"{WHITE_BOX} granted ({access['oracle']} oracle); use of the gradients not declared by the plugin"
         note = "undeclared"

@@ -11,6 +11,7 @@ stream.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import time
@@ -18,11 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from robustrank.adversarial.campaign import screen_flag
 from robustrank.adversarial.defenses import defense_environment
 from robustrank.adversarial.edits import apply_edits, query_terms, stuffing_edits
 from robustrank.adversarial.specs import load_defense
 from robustrank.ranked import sort_ranked
 from robustrank.rankers.base import score_pairs
+from robustrank.stats import clopper_pearson
 from robustrank.tasks.certify_options import CertifyConfig, DefenseSpec
 from robustrank.text import words
 
@@ -89,6 +92,9 @@ def _ranker_defense(ctx, options: CertifyConfig, coll, runs, qids, name, defende
     }
 
 def _screen(ctx, options: CertifyConfig, coll, runs, qids, name, screen) -> dict[str, Any]:
+    """False positives on clean documents and detection on adversarial ones, each judged the way
+    T4 screens them: per (query, document) when the screen takes queries (``fit(..., pairs=)``;
+    the query-term features need the query), else on the text alone."""
     opt = options
     t0 = time.perf_counter()
     ids = sorted(coll.documents)
@@ -96,11 +102,9 @@ def _screen(ctx, options: CertifyConfig, coll, runs, qids, name, screen) -> dict
     pick = rng.choice(len(ids), size=min(opt.detector_docs, len(ids)), replace=False)
     clean = [coll.documents[ids[i]].full_text for i in pick]
     half = len(clean) // 2
-    screen.fit(clean[:half], seed=ctx.stream_seed("defense", name))
-    threshold = float(screen.threshold)
-    fpr = float(np.mean(np.asarray(screen.score(clean[half:])) > threshold))
-    adversarial: dict[str, list[str]] = {}
-    originals: dict[str, list[str]] = {}
+    queries = runs["queries"]
+    adversarial: dict[str, list[tuple[str, str]]] = {}
+    originals: dict[str, list[tuple[str, str]]] = {}
     t4 = ctx.result_of("t4") or {}
     for key, attack in (t4.get("attacks") or {}).items():
         for system in (attack.get("systems") or {}).values():
@@ -108,10 +112,26 @@ def _screen(ctx, options: CertifyConfig, coll, runs, qids, name, screen) -> dict
                 continue
             for t in system.get("targets") or []:
                 adv, orig = t.get("adversarial_text"), t.get("original_text")
+                query = t.get("query") or queries.get(t.get("query_id"), "")
                 if adv and adv != orig:
-                    adversarial.setdefault(key, []).append(adv)
+                    adversarial.setdefault(key, []).append((query, adv))
                     if orig:
-                        originals.setdefault(key, []).append(orig)
+                        originals.setdefault(key, []).append((query, orig))
+    attacked = {t.get("query_id") for a in (t4.get("attacks") or {}).values() for s in (a.get("systems") or {}).values() for t in s.get("targets") or []}
+    takes_pairs = "pairs" in inspect.signature(screen.fit).parameters
+    clean_pairs: list[tuple[str, str]] = []
+    if takes_pairs:  # clean (query, candidate) pairs of queries not attacked, split by query: fit / evaluate
+        others = sorted((q for q in queries if q not in attacked), key=str)
+        order = [others[int(j)] for j in rng.permutation(len(others))]
+        fit_q, eval_q = order[: len(order) // 2], order[len(order) // 2 :]
+        pairs = [(queries[q], coll.documents[d].full_text) for q in fit_q for d, _ in runs["candidates"].get(q, []) if d in coll.documents]
+        screen.fit(clean[:half], seed=ctx.stream_seed("defense", name), pairs=pairs)
+        pool = [(queries[q], coll.documents[d].full_text) for q in eval_q for d, _ in runs["candidates"].get(q, []) if d in coll.documents]
+        clean_pairs = [pool[int(j)] for j in rng.permutation(len(pool))[: len(clean) - half]]
+    else:
+        screen.fit(clean[:half], seed=ctx.stream_seed("defense", name))
+        clean_pairs = [("", text) for text in clean[half:]]
+    threshold = float(screen.threshold) if getattr(screen, "threshold", None) is not None else None
     source = "t4"
     if not adversarial:
         source = "generated_keyword_stuffing"
@@ -121,23 +141,34 @@ def _screen(ctx, options: CertifyConfig, coll, runs, qids, name, screen) -> dict
         for j in srng.permutation(len(pool))[: opt.detector_stuffed]:
             q, d = pool[int(j)]
             text = coll.documents[d].full_text
-            terms = query_terms(runs["queries"][q])
+            terms = query_terms(queries[q])
             n_insert = max(len(terms), math.ceil(0.2 * len(words(text))))
-            texts.append(apply_edits(text, stuffing_edits(text, terms, n_insert, "interleave", srng)) if terms else text)
+            texts.append((queries[q], apply_edits(text, stuffing_edits(text, terms, n_insert, "interleave", srng)) if terms else text))
         adversarial = {"keyword_stuffing_generated": texts}
-    detection = {k: float(np.mean(np.asarray(screen.score(v)) > threshold)) for k, v in adversarial.items() if v}
+
+    def share(items: list[tuple[str, str]]) -> dict[str, Any]:
+        k, n = sum(screen_flag(screen, text, query) for query, text in items), len(items)
+        lo, hi = clopper_pearson(k, n) if n else (None, None)
+        return {"count": int(k), "n": n, "rate": k / n if n else None, "ci_low": lo, "ci_high": hi}
+
+    fp = share(clean_pairs)
+    detected = {k: share(v) for k, v in adversarial.items() if v}
     out = {
         "threshold": threshold,
-        "false_positive_rate": fpr,
-        "detection_rate": detection,
+        "query_aware": takes_pairs,
+        "false_positive_rate": fp["rate"],
+        "false_positives": fp,
+        "detection_rate": {k: d["rate"] for k, d in detected.items()},
+        "detections": detected,
         "source": source,
         "n_clean_fit": half,
-        "n_clean_eval": len(clean) - half,
+        "n_clean_eval": len(clean_pairs),
+        "clean_eval": "(query, BM25 candidate) pairs of queries neither attacked nor used for calibration" if takes_pairs else "held-out documents",
         "n_adversarial": {k: len(v) for k, v in adversarial.items()},
         "seconds": round(time.perf_counter() - t0, 3),
     }
     if originals:
-        out["originals_flagged_rate"] = {k: float(np.mean(np.asarray(screen.score(v)) > threshold)) for k, v in originals.items()}
+        out["originals_flagged_rate"] = {k: share(v)["rate"] for k, v in originals.items()}
     if source == "generated_keyword_stuffing":
         out["generation"] = "query content terms, cycled, spread evenly over top candidates by the stuffing generator (mode interleave, +20% words)"
     return out
