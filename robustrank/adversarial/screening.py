@@ -20,7 +20,7 @@ from typing import Any
 
 from robustrank.adversarial.uncertainty import proportion_ci
 
-__all__ = ["calibration_pairs", "fit_screen", "screening_summary"]
+__all__ = ["calibration_pairs", "fit_screen", "flag_share", "screening_summary"]
 
 
 def calibration_pairs(runs: Mapping[str, Any], sampled: Sequence[str], docs: Mapping[str, str], targets: Mapping[str, set[str]] | None = None
@@ -50,7 +50,8 @@ def fit_screen(screen: Any, texts: list[str], seed: int, runs: Mapping[str, Any]
     return None
 
 
-def _share(flags: Sequence[bool]) -> dict[str, Any]:
+def flag_share(flags: Sequence[bool]) -> dict[str, Any]:
+    """``{count, n, rate, ci_low, ci_high}`` of flagged items, with the exact 95% interval."""
     k, n = int(sum(flags)), len(flags)
     lo, hi = proportion_ci(k, n)
     return {"count": k, "n": n, "rate": k / n if n else None, "ci_low": lo, "ci_high": hi}
@@ -68,8 +69,8 @@ def screening_summary(attacks: Mapping[str, Mapping[str, Any]], screens: Mapping
                 recs = [r for r in res["targets"] if r.get("flags") is not None and name in r["flags"]]
                 changed = [r for r in recs if r.get("words_changed", 0) > 0]
                 per.setdefault(key, {})[sname] = {
-                    "detection": _share([r["flags"][name] for r in changed]),
-                    "false_positive": _share([r["flags_original"][name] for r in recs if name in (r.get("flags_original") or {})]),
+                    "detection": flag_share([r["flags"][name] for r in changed]),
+                    "false_positive": flag_share([r["flags_original"][name] for r in recs if name in (r.get("flags_original") or {})]),
                     "unchanged_targets": len(recs) - len(changed),
                 }
         out[name] = {"attacks": per,

@@ -54,9 +54,7 @@ def resolve_model(name: str, *, base_dir: Path | None = None, allow_network: boo
     Raises:
         ModelNotFoundError: One line saying what to install or where to point.
     """
-    candidates = [Path(name).expanduser()]
-    if base_dir is not None and not Path(name).is_absolute():
-        candidates.insert(0, base_dir / name)
+    candidates = _local_candidates(name, base_dir)
     for cand in candidates:
         if cand.is_dir():
             if not (cand / "config.json").is_file():
@@ -79,6 +77,14 @@ def resolve_model(name: str, *, base_dir: Path | None = None, allow_network: boo
         f"ranker.model: {name!r} is not a local folder and no offline copy is installed; "
         f"{hint}point ranker.model at a local model folder, or set ranker.allow_network: true"
     )
+
+
+def _local_candidates(name: str, base_dir: Path | None) -> list[Path]:
+    """Where a local model may be: relative to ``base_dir`` first (when given and ``name`` is relative), then as given."""
+    candidates = [Path(name).expanduser()]
+    if base_dir is not None and not Path(name).is_absolute():
+        candidates.insert(0, base_dir / name)
+    return candidates
 
 
 def weights_fingerprint(folder: str) -> dict[str, str]:
@@ -112,9 +118,7 @@ def resolve_onnx_model(name: str, *, base_dir: Path | None = None) -> tuple[Path
     """
     import importlib.util
 
-    candidates = [Path(name).expanduser()]
-    if base_dir is not None and not Path(name).is_absolute():
-        candidates.insert(0, base_dir / name)
+    candidates = _local_candidates(name, base_dir)
     for cand in candidates:
         if cand.is_file():
             return cand.resolve(), None

@@ -22,10 +22,10 @@ import numpy as np
 from robustrank.adversarial.campaign import screen_flag
 from robustrank.adversarial.defenses import defense_environment
 from robustrank.adversarial.edits import apply_edits, query_terms, stuffing_edits
+from robustrank.adversarial.screening import flag_share
 from robustrank.adversarial.specs import load_defense
 from robustrank.ranked import sort_ranked
 from robustrank.rankers.base import score_pairs
-from robustrank.stats import clopper_pearson
 from robustrank.tasks.certify_options import CertifyConfig, DefenseSpec
 from robustrank.text import words
 
@@ -105,19 +105,20 @@ def _screen(ctx, options: CertifyConfig, coll, runs, qids, name, screen) -> dict
     queries = runs["queries"]
     adversarial: dict[str, list[tuple[str, str]]] = {}
     originals: dict[str, list[tuple[str, str]]] = {}
+    attacked: set[str] = set()
     t4 = ctx.result_of("t4") or {}
     for key, attack in (t4.get("attacks") or {}).items():
         for system in (attack.get("systems") or {}).values():
             if system.get("status", "ok") != "ok":
                 continue
             for t in system.get("targets") or []:
+                attacked.add(t.get("query_id"))
                 adv, orig = t.get("adversarial_text"), t.get("original_text")
                 query = t.get("query") or queries.get(t.get("query_id"), "")
                 if adv and adv != orig:
                     adversarial.setdefault(key, []).append((query, adv))
                     if orig:
                         originals.setdefault(key, []).append((query, orig))
-    attacked = {t.get("query_id") for a in (t4.get("attacks") or {}).values() for s in (a.get("systems") or {}).values() for t in s.get("targets") or []}
     takes_pairs = "pairs" in inspect.signature(screen.fit).parameters
     clean_pairs: list[tuple[str, str]] = []
     if takes_pairs:  # clean (query, candidate) pairs of queries not attacked, split by query: fit / evaluate
@@ -147,9 +148,7 @@ def _screen(ctx, options: CertifyConfig, coll, runs, qids, name, screen) -> dict
         adversarial = {"keyword_stuffing_generated": texts}
 
     def share(items: list[tuple[str, str]]) -> dict[str, Any]:
-        k, n = sum(screen_flag(screen, text, query) for query, text in items), len(items)
-        lo, hi = clopper_pearson(k, n) if n else (None, None)
-        return {"count": int(k), "n": n, "rate": k / n if n else None, "ci_low": lo, "ci_high": hi}
+        return flag_share([screen_flag(screen, text, query) for query, text in items])
 
     fp = share(clean_pairs)
     detected = {k: share(v) for k, v in adversarial.items() if v}
