@@ -105,7 +105,6 @@ def train_pairwise_cross_encoder(
         get_linear_schedule_with_warmup,
     )
 
-
     if not examples:
         raise ValueError("no training examples")
     init_path = resolve_model(cfg.init_model)

@@ -27,7 +27,7 @@ import logging
 from typing import Any
 
 from robustrank import plugins
-from robustrank.adversarial.analysis import analyse, flat_metrics
+from robustrank.adversarial.analysis import analyse, flat_metrics, metric_key
 from robustrank.adversarial.campaign import AttackedSystem, Campaign
 from robustrank.adversarial.defenses import defended_score_fn, defense_environment
 from robustrank.adversarial.injection import run_injection
@@ -39,19 +39,12 @@ from robustrank.adversarial.targets import sample_queries, select_targets
 from robustrank.adversarial.threat import system_access
 from robustrank.adversarial.types import Budget
 from robustrank.errors import PluginError
-from robustrank.results import MetricKey
 from robustrank.seeds import derive_seed
 from robustrank.tasks.adversarial_options import T4Config
 
 __all__ = ["AdversarialTask"]
 
 log = logging.getLogger(__name__)
-
-def _metric(task: str, group: str, system: str, name: str) -> str:
-    """Metric key of ``name`` for ``system``: ``t4.<group>.<name>`` for the audited ranker,
-    ``t4.<group>.bm25_<name>`` for BM25, ``t4.<group>.<system>.<name>`` for a defended system."""
-    parts = (name,) if system == "neural" else ((f"bm25_{name}",) if system == "bm25" else (system, name))
-    return str(MetricKey.of(task, group, *parts))
 
 
 class AdversarialTask:
@@ -170,8 +163,8 @@ class AdversarialTask:
             with ctx.timed("t4:injection"):
                 injection = run_injection(ctx, opt.injection, docs, runs["queries"], sampled, systems)
             for sname, res in injection["systems"].items():
-                metrics[_metric(self.name, "injection", sname, "share_queries_with_injected_in_top10")] = res["share_queries_with_injected_in_top10"]
-                metrics[_metric(self.name, "injection", sname, "mean_in_top10")] = res["mean_in_top10"]
+                metrics[str(metric_key(self.name, "injection", sname, "share_queries_with_injected_in_top10"))] = res["share_queries_with_injected_in_top10"]
+                metrics[str(metric_key(self.name, "injection", sname, "mean_in_top10"))] = res["mean_in_top10"]
 
         return {
             "dataset": coll.name,
