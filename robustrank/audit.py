@@ -117,6 +117,7 @@ def _run_locked(config: AuditConfig, out: Path, *, progress: bool, render_html: 
     try:
         return _run_tasks(config, out, ctx, ranker, checkpoint, model_fp, started, t0, render_html)
     finally:
+        ctx.close()
         checkpoint.close()
 
 
@@ -183,6 +184,7 @@ def _run_tasks(config, out, ctx, ranker, checkpoint, model_fp, started, t0, rend
             "resumed_units": checkpoint.loaded, "write_error": checkpoint.write_error,
         },
         "timings": {k: round(v, 3) for k, v in ctx.timings.items()},
+        "execution": ctx.executor_info(),
         "metrics": metrics,
         "tasks": tasks,
     }

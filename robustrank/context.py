@@ -18,7 +18,7 @@ from robustrank.checkpoint import Checkpoint
 from robustrank.config.audit import AuditConfig
 from robustrank.config.data import DatasetConfig
 from robustrank.data import Collection, load_dataset, read_trec_run
-from robustrank.executors import run_rerank_units
+from robustrank.executors import JobRegistry, Progress, RerankJob, UnitPool
 from robustrank.lexicon import Lexicon
 from robustrank.metrics import evaluate
 from robustrank.pipeline import first_stage_bm25, rerank
@@ -38,7 +38,8 @@ class AuditContext:
     Args:
         config: The validated configuration.
         ranker: The (cached) ranker under audit.
-        progress: Show progress bars.
+        progress: Show progress (bars, or JSON lines with ``progress_mode="json"``).
+        progress_mode: ``bar`` or ``json`` when ``progress`` is on.
     """
 
     def __init__(
@@ -49,13 +50,18 @@ class AuditContext:
         progress: bool = False,
         checkpoint: Checkpoint | None = None,
         artifacts: Path | None = None,
+        progress_mode: str = "bar",
     ):
         self.config = config
         self.checkpoint = checkpoint or Checkpoint(None, "")
         self.artifacts = artifacts
         self.ranker = ranker
         self.progress = progress
+        self.reporter = Progress(progress_mode if progress else "off")
         self.seed = config.seed
+        self.jobs = JobRegistry()
+        self.jobs.add(ranker, config.ranker, config.base_dir)
+        self._pool: UnitPool | None = None
         self.timings: dict[str, float] = {}
         self._collections: dict[str, Collection] = {}
         self._bm25: dict[str, Any] = {}
@@ -66,6 +72,9 @@ class AuditContext:
         """Ranked lists by (dataset, variation, system), written as TREC runs with ``output.runs``."""
         self.task_results: dict[str, dict[str, Any]] = {}
         """Results of the tasks finished so far in this audit, by task key (e.g. ``t4``)."""
+
+    def __reduce__(self):
+        raise TypeError("the audit context cannot be sent to a worker (a job refers to it); pass what the job needs instead")
 
     # -- data ---------------------------------------------------------------------------------
     def collection(self, ds: DatasetConfig) -> Collection:
@@ -223,15 +232,70 @@ class AuditContext:
         ex = self.config.executor
         rc = ranker_config if ranker_config is not None else (self.config.ranker if ranker is None else None)
         if todo and ex.type != "in-process" and rc is not None and rc.type != "bm25":
+            if ranker is not None:
+                self.jobs.add(ranker, rc, self.config.base_dir)
             units = []
             for qid, text in todo.items():
                 ids = [d for d, _ in candidates.get(qid, ()) if d in documents]
-                units.append((qid, text, ids, [documents[d].full_text for d in ids]))
-            with self.timed(f"executor:{ex.type}"):
-                run_rerank_units(ex, rc, self.config.base_dir, units, store)
+                units.append((qid, (text, ids, [documents[d].full_text for d in ids])))
+            with self.timed(f"executor:{ex.type}"), self.reporter.bar("rerank", desc, len(units)) as bar:
+                def stream(qid: str, ranked: list[tuple[str, float]]) -> None:
+                    store(qid, ranked)
+                    bar.update()
+
+                self.pool.map(f"rerank {label}", RerankJob(ranker or self.ranker), units, stream)
         elif todo:
             rerank(ranker or self.ranker, todo, candidates, documents, progress=self.progress, desc=desc, on_query=store)
         return {q: out[q] for q in queries}
+
+    @property
+    def pool(self) -> UnitPool:
+        """The audit's worker pool (``executor:``), started on first use and kept until :meth:`close`."""
+        if self._pool is None:
+            self._pool = UnitPool(self.config.executor, self.jobs, device=self.config.ranker.device)
+        return self._pool
+
+    def executor_info(self) -> dict[str, Any]:
+        """Backend, units run on it, and jobs that fell back to in-process (for results.json)."""
+        info: dict[str, Any] = {"type": self.config.executor.type}
+        if self._pool is not None:
+            info.update(units_run=self._pool.units_run, gpus=self._pool.gpus, fallbacks=list(self._pool.fallbacks))
+        return info
+
+    def close(self) -> None:
+        """Stop the worker pool, if one was started."""
+        if self._pool is not None:
+            self._pool.close()
+
+    def map_units(self, task: str, step: str, job: Any, units: Mapping[str, Any]) -> dict[str, Any]:
+        """Run checkpointed work units through the executor; returns unit key -> result.
+
+        ``units`` maps each unit key (as in :meth:`unit`) to its picklable payload; ``job`` runs a
+        payload (``run`` / ``run_batch``, see :mod:`robustrank.executors.jobs`). Finished units are
+        read back from the checkpoint; the rest run on the configured backend and are stored as each
+        one finishes, so an interrupted step resumes where it stopped, on any backend. Results are the
+        JSON round-tripped form, as with :meth:`unit`. Payloads and job must carry their own
+        randomness (e.g. a generator from :meth:`rng` per unit), never depend on execution order.
+        """
+        out: dict[str, Any] = {}
+        todo = []
+        for key, payload in units.items():
+            done = self.checkpoint.get(task, key)
+            if done is None:
+                todo.append((key, payload))
+            else:
+                out[key] = done
+        with self.reporter.bar(task, step, len(units)) as bar:
+            bar.update(len(out))
+
+            def store(key: str, result: Any) -> None:
+                out[key] = self.checkpoint.put(task, key, result)
+                bar.update()
+
+            if todo:
+                with self.timed(f"executor:{self.config.executor.type}"):
+                    self.pool.map(f"{task} {step}", job, todo, store)
+        return {k: out[k] for k in units}
 
     def unit(self, task: str, unit: str, compute: Callable[[], Any]) -> Any:
         """Run one checkpointed work unit: return its stored result, or compute and store it.

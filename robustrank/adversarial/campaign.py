@@ -14,10 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tqdm.auto import tqdm
-
-from robustrank.adversarial.runner import aggregate, attack_one
+from robustrank.adversarial.runner import aggregate
 from robustrank.adversarial.specs import AttackSpec, load_attack
+from robustrank.adversarial.target_job import TargetJob
 from robustrank.adversarial.threat import attack_threat_model, refusal, requires_gradients, system_access, weight_leak
 from robustrank.adversarial.types import AttackEnvironment, AttackTarget, Budget, architecture_of
 from robustrank.adversarial.uncertainty import add_intervals
@@ -118,46 +117,20 @@ class Campaign:
             if leak:
                 threat = {**threat, "init_is_victim_weights": True, "note": f"{threat['note']}; {leak}"}
                 log.warning("t4: %s on %s: %s", key, system.name, leak)
-            records = []
+            job = TargetJob(attack, system.score_fn, self.documents, self.budget, self.expose_scores, self.keep_texts,
+                            self.similarity, self.perplexity, self.screens)
+            units = {
+                f"{key}/{system.name}/{qid}/{did}": (
+                    AttackTarget(qid, self.queries[qid], did, self.documents[did], rank, tuple(rankings[qid])),
+                    ctx.rng("t4", key, system.name, qid, did),
+                )
+                for qid, did, rank in system.targets
+            }
             with ctx.timed(f"t4:{key}:{system.name}:attack"):
-                for qid, did, rank in tqdm(system.targets, desc=f"t4 {key} {system.name}", unit="doc", disable=not ctx.progress, leave=False):
-                    target = AttackTarget(qid, self.queries[qid], did, self.documents[did], rank, tuple(rankings[qid]))
-                    unit = f"{key}/{system.name}/{qid}/{did}"
-                    records.append(ctx.unit("t4", unit, lambda t=target: self._attack_target(attack, key, system, t)))
+                records = list(ctx.map_units("t4", f"{key} {system.name}", job, units).values())
             metrics = add_intervals(aggregate(records), records, seed=ctx.stream_seed("t4", key, system.name, "bootstrap"))
             return {"status": "ok", "threat_model": threat, "metrics": metrics, "targets": records}
         except Exception as exc:  # one failing (attack, system) pair does not stop the task
             log.error("t4: attack %s against %s failed: %s", key, system.name, exc)
             log.debug("traceback", exc_info=True)
             return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
-
-    def _attack_target(self, attack: Any, key: str, system: AttackedSystem, target: AttackTarget) -> dict[str, Any]:
-        rec = attack_one(
-            attack,
-            target,
-            system.score_fn,
-            self.documents,
-            self.budget,
-            self.ctx.rng("t4", key, system.name, target.query_id, target.doc_id),
-            expose_scores=self.expose_scores,
-            similarity=self.similarity,
-            perplexity=self.perplexity,
-            keep_texts=self.keep_texts,
-        )
-        if self.screens:
-            adv = rec.get("adversarial_text", target.text)
-            rec["flags"] = {n: screen_flag(s, adv, target.query) for n, s in self.screens.items()}
-            rec["flagged"] = any(rec["flags"].values())
-            rec["flags_original"] = {n: screen_flag(s, target.text, target.query) for n, s in self.screens.items()}
-        return rec
-
-
-def screen_flag(screen: Any, text: str, query: str) -> bool:
-    """Whether a document screen flags ``text``: per query when it screens with queries
-    (``flag(texts, queries)``), else its anomaly score against ``threshold``."""
-    if hasattr(screen, "flag"):
-        try:
-            return bool(screen.flag([text], [query])[0])
-        except TypeError:
-            return bool(screen.flag([text])[0])
-    return bool(float(screen.score([text])[0]) > float(screen.threshold))

@@ -96,11 +96,15 @@ class BiEncoderSimilarity:
         }
 
     def similarity(self, a: str, b: str) -> float:
-        """Cosine similarity of ``a`` and ``b``."""
+        """Cosine similarity of ``a`` and ``b``, rounded to 6 decimals.
+
+        Float32 embeddings differ in the last bits with the batch a text was embedded in and the
+        thread count, so digits beyond 1e-6 would differ between a worker and the driver.
+        """
         if a == b:
             return 1.0
         e = np.asarray(self._enc.encode([a, b]), dtype=np.float64)
         na, nb = np.linalg.norm(e[0]), np.linalg.norm(e[1])
         if na == 0 or nb == 0:
             return 0.0
-        return float(e[0] @ e[1] / (na * nb))
+        return round(float(e[0] @ e[1] / (na * nb)), 6)

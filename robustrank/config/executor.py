@@ -21,4 +21,5 @@ class ExecutorConfig(StrictModel):
     max_in_flight: int = Field(8, gt=0, description="Units submitted but not finished, at most.")
     max_retries: int = Field(2, ge=0, description="Resubmissions of a unit whose worker died.")
     object_store_mb: int = Field(256, gt=0, description="Object store cap of a local Ray cluster (MiB).")
-    units_per_task: int = Field(4, gt=0, description="Queries scored per submitted task.")
+    units_per_task: int = Field(4, gt=0, description="Work units (queries, attack targets, certified queries) per submitted task.")
+    threads_per_worker: int = Field(1, gt=0, description="Torch threads of each worker process.")

@@ -184,6 +184,7 @@ class Results(BaseModel):
     score_cache: dict[str, Any]
     checkpoint: dict[str, Any]
     timings: dict[str, float]
+    execution: dict[str, Any] = Field(default_factory=dict, description="Where work units ran: executor type, units run on it, GPUs, jobs that fell back to in-process.")
     metrics: dict[str, MetricValue] = Field(description="Union of every ok task's metrics, keyed by canonical metric key.")
     tasks: dict[str, TaskRecord]
 

@@ -76,7 +76,7 @@ class AdversarialTask:
         opt = self.options
         systems: dict[str, AttackedSystem] = {}
         if "neural" in opt.systems:
-            systems["neural"] = AttackedSystem("neural", lambda q, t: ctx.ranker.score(q, t), runs["neural"], getattr(ctx.ranker, "inner", ctx.ranker))
+            systems["neural"] = AttackedSystem("neural", ctx.ranker.score, runs["neural"], getattr(ctx.ranker, "inner", ctx.ranker))
         if "bm25" in opt.systems:
             bm = ctx.bm25(coll)
             systems["bm25"] = AttackedSystem("bm25", bm.score, runs["bm25"], bm, "BM25's own top list; adversarial texts scored with the collection's statistics")

@@ -30,12 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from robustrank.certify import CertifySettings, Smoother, SynonymSets, certify_query
+from robustrank.certify import CertifySettings, Smoother, SynonymSets
 from robustrank.certify.scoremap import ScoreMap, fit_calibrated_map, mapped_scorer, resolve_score_map
 from robustrank.certify.verdict import VERDICTS
 from robustrank.results import MetricKey
 from robustrank.stats import clopper_pearson
 from robustrank.tasks.certify_defenses import evaluate_defense
+from robustrank.tasks.certify_job import CertifyJob
 from robustrank.tasks.certify_options import CertifyConfig
 from robustrank.tasks.certify_verdicts import join_verdicts
 
@@ -94,8 +95,6 @@ class CertifyTask:
 
     def run(self, ctx: Any) -> dict[str, Any]:
         """Certify the sampled queries and evaluate the configured defences."""
-        from tqdm.auto import tqdm
-
         opt = self.options
         coll = ctx.in_domain
         runs = ctx.runs(coll)
@@ -112,9 +111,8 @@ class CertifyTask:
             enumerate_limit=None if opt.enumerate_limit == "auto" else opt.enumerate_limit, score_batch=opt.score_batch,
             futility=opt.futility, alpha_scheme=opt.alpha_scheme, per_round=opt.per_round,
         )
-        records = []
-        for qid in tqdm(qids, desc="certify", unit="q", disable=not ctx.progress, leave=False):
-            records.append(ctx.unit("certify", qid, lambda qid=qid: self._certify_one(ctx, coll, runs, qid, scorer, smoother, settings)))
+        units = {qid: self._payload(ctx, coll, runs, qid) for qid in qids}
+        records = list(ctx.map_units("certify", "queries", CertifyJob(scorer, smoother, settings), units).values())
         keys = [str(k) for k in opt.k_values]
         crq = {k: float(np.mean([r["certified"][k] for r in records])) if records else 0.0 for k in keys}
         n_cert = {k: int(sum(r["certified"][k] for r in records)) for k in keys}
@@ -218,13 +216,9 @@ class CertifyTask:
         return fit_calibrated_map(scores, fitted_on={"query_ids": held_out, "queries": len(held_out), "top_n": opt.candidates,
                                                      "source": "unsmoothed scores of the held-out queries' top-N candidates"})
 
-    def _certify_one(self, ctx, coll, runs, qid, scorer, smoother, settings) -> dict[str, Any]:
-        t0 = time.perf_counter()
+    def _payload(self, ctx, coll, runs, qid) -> tuple[str, str, list[str], list[str], list[int]]:
+        """One certified query's unit: query, top-N candidates and their seeds (drawn here, by query id)."""
         ranked = [d for d, _ in runs["neural"].get(qid, []) if d in coll.documents][: self.options.candidates]
         texts = [coll.documents[d].full_text for d in ranked]
         seeds = ctx.rng("certify", qid).integers(0, 2**63 - 1, size=len(texts))
-        cert = certify_query(runs["queries"][qid], texts, scorer, smoother, settings, [np.random.default_rng(int(s)) for s in seeds])
-        rec = {"query_id": qid, **cert.to_json(), "doc_ids": ranked, "seconds": round(time.perf_counter() - t0, 3)}
-        for d, did in zip(rec["documents"], ranked):
-            d["doc_id"] = did
-        return rec
+        return qid, runs["queries"][qid], ranked, texts, [int(x) for x in seeds]

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from robustrank.adversarial.campaign import screen_flag
 from robustrank.adversarial.defenses import defense_environment
 from robustrank.adversarial.edits import apply_edits, query_terms, stuffing_edits
 from robustrank.adversarial.screening import flag_share
 from robustrank.adversarial.specs import load_defense
+from robustrank.adversarial.target_job import screen_flag
 from robustrank.ranked import sort_ranked
 from robustrank.rankers.base import score_pairs
 from robustrank.tasks.certify_options import CertifyConfig, DefenseSpec
