@@ -1,73 +1,130 @@
-"""Executor scaling: re-ranking work units per second on each execution backend, same workload.
+"""Executor scaling: work units per second for re-ranking, attack and certification units, on
+every backend, in one run.
 
 Usage:
-    .venv/bin/python bench/executor_scaling.py [--queries 32] [--depth 40] [--no-ray]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/executor_scaling.py [--queries 24] [--targets 16] \
+        [--certify 6] [--backends in-process processes:1 processes:2 ray:2] [--json out.json]
 
-Workload: the BM25 top-``depth`` candidates of the first ``queries`` judged vaswani queries,
-re-ranked by all-MiniLM-L6-v2 (one work unit = one query's list). Each backend starts from
-scratch (fresh processes, empty caches): the times include starting workers and loading the
-model in each, as a user would see them. Backends: in-process (one process, torch's default
-threads), processes with 1 and 2 workers (one torch thread each), and a local Ray cluster with
-2 workers. Prints units/s and the ratio to the 1-worker process backend measured in this run.
+Workload (the same audit for every backend; all-MiniLM-L6-v2 on vaswani, CPU): re-ranking the
+BM25 top-50 of the first ``queries`` judged queries (one unit = one query), T4's
+``random_substitution`` attack on ``targets`` documents at ranks 21-50 with a victim budget of
+100 queries each (one unit = one target), and CertDR certification of ``certify`` queries' top
+10 (adaptive betting, n_max 512; one unit = one query). Each backend runs the whole audit in a
+fresh output folder; a step's units/s divides its units by the step's wall time (from
+results.json timings: ``rerank:vaswani``, ``t4:random_substitution:neural:attack``,
+``certify:queries``), which includes shipping the job to the workers and, for the first step,
+starting them. The audit also checks that every backend produced the in-process results.
+Prints units/s per step and backend and the ratio to one worker process.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+log = logging.getLogger("bench.executor_scaling")
+
+CONFIG = """
+name: executor-scaling
+seed: 13
+max_queries: {queries}
+ranker: {{type: bi-encoder, model: sentence-transformers/all-MiniLM-L6-v2, device: cpu}}
+candidates: {{depth: 50}}
+datasets: {{in_domain: {{name: vaswani, path: {repo}/datasets/vaswani}}}}
+tasks:
+  t1: {{bootstrap_samples: 100}}
+  t2: {{enabled: false}}
+  t3: {{enabled: false}}
+  t4:
+    enabled: true
+    systems: [neural]
+    targets: {{rank_ranges: [[21, 50]], per_query: 1, queries: {targets}}}
+    budget: {{max_words: 10, max_victim_queries: 100}}
+    injection: {{enabled: false}}
+    attacks: [{{name: random_substitution}}]
+  certify: {{enabled: true, queries: {certify}, candidates: 10, k_values: [1, 3, 5], alpha: 0.05, min_similarity: 0.7,
+             score_map: calibrated, calibration_queries: 8, n_min: 32, n_max: 512}}
+{executor}
+output: {{html: false}}
+"""
+
+STEPS = {"rerank": "rerank:vaswani", "attack": "t4:random_substitution:neural:attack", "certify": "certify:queries"}
 
 
-def main() -> None:
+def _executor(spec: str) -> str:
+    if spec == "in-process":
+        return ""
+    kind, _, n = spec.partition(":")
+    extra = ", object_store_mb: 200" if kind == "ray" else ""
+    return f"executor: {{type: {kind}, workers: {int(n or 2)}, units_per_task: 1, max_in_flight: {2 * int(n or 2)}{extra}}}"
+
+
+def _stable(obj):
+    if isinstance(obj, dict):
+        return {k: _stable(v) for k, v in obj.items() if k != "path" and not k.endswith(("seconds", "seconds_per_target", "duration_s"))}
+    if isinstance(obj, list):
+        return [_stable(v) for v in obj]
+    return obj
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--queries", type=int, default=32)
-    ap.add_argument("--depth", type=int, default=40)
-    ap.add_argument("--no-ray", action="store_true")
-    args = ap.parse_args()
+    ap.add_argument("--queries", type=int, default=24)
+    ap.add_argument("--targets", type=int, default=16)
+    ap.add_argument("--certify", type=int, default=6)
+    ap.add_argument("--backends", nargs="+", default=["in-process", "processes:1", "processes:2", "ray:2"])
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--keep", type=Path, help="Keep the audits' output folders here (default: a temporary folder).")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # the local single-node cluster of the bench
 
-    from robustrank.config import DatasetConfig, RankerConfig
-    from robustrank.config.executor import ExecutorConfig, run_rerank_units
-    from robustrank.data import load_dataset
-    from robustrank.pipeline import rerank
-    from robustrank.rankers.bm25 import BM25Ranker
-    from robustrank.rankers.build import build_ranker_from_config
+    from robustrank.audit import run_audit
+    from robustrank.config import load_config
 
-    coll = load_dataset(DatasetConfig(path=str(REPO / "datasets" / "vaswani")))
-    bm = BM25Ranker(coll.documents)
-    qids = coll.judged_query_ids()[: args.queries]
-    queries = {q: coll.queries[q].text for q in qids}
-    cands = {q: bm.retrieve(queries[q], args.depth) for q in qids}
-    units = [(q, queries[q], [d for d, _ in cands[q]], [coll.documents[d].full_text for d, _ in cands[q]]) for q in qids]
-    rc = RankerConfig(type="bi-encoder", model="sentence-transformers/all-MiniLM-L6-v2", device="cpu", batch_size=32)
-    print(f"workload: {len(units)} units ({args.depth} candidates each), MiniLM on {os.cpu_count()} CPU cores")
-
-    rates: dict[str, float] = {}
-
-    t0 = time.perf_counter()
-    ranker = build_ranker_from_config(rc, REPO)
-    rerank(ranker, queries, cands, coll.documents)
-    rates["in-process"] = len(units) / (time.perf_counter() - t0)
-
-    backends = [("processes x1", ExecutorConfig(type="processes", workers=1)), ("processes x2", ExecutorConfig(type="processes", workers=2))]
-    if not args.no_ray:
-        backends.append(("ray x2", ExecutorConfig(type="ray", workers=2, object_store_mb=128)))
-    for name, cfg in backends:
-        got: dict[str, object] = {}
-        t0 = time.perf_counter()
-        run_rerank_units(cfg, rc, REPO, units, got.__setitem__)
-        rates[name] = len(units) / (time.perf_counter() - t0)
-        assert len(got) == len(units)
-
-    base = rates["processes x1"]
-    print(f"{'backend':<14} {'units/s':>8} {'vs processes x1':>16}")
-    for name, rate in rates.items():
-        print(f"{name:<14} {rate:>8.2f} {rate / base:>16.2f}")
+    rows: dict[str, dict[str, float]] = {}
+    units: dict[str, int] = {}
+    reference = None
+    identical: dict[str, bool] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            tmp = str(args.keep)
+        for spec in args.backends:
+            cfg_path = Path(tmp) / f"{spec.replace(':', '_')}.yaml"
+            cfg_path.write_text(CONFIG.format(queries=args.queries, targets=args.targets, certify=args.certify, repo=REPO, executor=_executor(spec)))
+            t0 = time.perf_counter()
+            results, _ = run_audit(load_config(cfg_path), out_dir=Path(tmp) / spec.replace(":", "_"), progress=False, render_html=False)
+            wall = time.perf_counter() - t0
+            bad = {k: t.get("error") for k, t in results["tasks"].items() if t["status"] != "ok"}
+            if bad:
+                raise SystemExit(f"{spec}: tasks failed: {bad}")
+            t4 = results["tasks"]["t4"]["result"]["attacks"]["random_substitution"]["systems"]["neural"]
+            units = {"rerank": args.queries, "attack": len(t4["targets"]), "certify": len(results["tasks"]["certify"]["result"]["queries"])}
+            rows[spec] = {step: units[step] / results["timings"][key] for step, key in STEPS.items()}
+            rows[spec]["audit_wall_s"] = wall
+            content = {"metrics": results["metrics"], "tasks": _stable(results["tasks"])}
+            reference = reference or content
+            identical[spec] = content == reference
+            if results.get("execution", {}).get("fallbacks"):
+                log.warning("%s: jobs fell back to in-process: %s", spec, results["execution"]["fallbacks"])
+    base = rows.get("processes:1")
+    print(f"units: {units}; {os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"{'backend':<13} {'rerank/s':>9} {'attack/s':>9} {'certify/s':>10} {'audit s':>8}  ratio vs processes:1 (rerank, attack, certify)  same results")
+    for spec, r in rows.items():
+        ratio = "  ".join(f"{r[s] / base[s]:.2f}" for s in STEPS) if base else "-"
+        print(f"{spec:<13} {r['rerank']:>9.2f} {r['attack']:>9.2f} {r['certify']:>10.3f} {r['audit_wall_s']:>8.1f}  {ratio:<45} {identical[spec]}")
+    if args.json:
+        args.json.write_text(json.dumps({"units": units, "rates": rows, "identical_to_first": identical}, indent=2))
+    return 0 if all(identical.values()) else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -69,6 +69,7 @@ def run_audit(
     *,
     out_dir: str | Path | None = None,
     progress: bool = True,
+    progress_mode: str = "bar",
     render_html: bool | None = None,
     resume: bool = False,
 ) -> tuple[dict[str, Any], Path]:
@@ -79,7 +80,8 @@ def run_audit(
     Args:
         config: Validated configuration.
         out_dir: Output folder (default: ``output.dir`` with ``{name}`` filled in).
-        progress: Show tqdm bars.
+        progress: Show progress of long steps.
+        progress_mode: ``bar`` (tqdm) or ``json`` (JSON-line log records, ``--log-json``).
         render_html: Override ``output.html``.
         resume: Reuse finished work units from ``checkpoint.jsonl`` in the output folder
             (and cached artefacts under ``artifacts/``); without it the checkpoint starts afresh
@@ -97,15 +99,16 @@ def run_audit(
     out = Path(out_dir) if out_dir else config.output_dir()
     out.mkdir(parents=True, exist_ok=True)
     with OutputLock(out):
-        return _run_locked(config, out, progress=progress, render_html=render_html, resume=resume)
+        return _run_locked(config, out, progress=progress, render_html=render_html, resume=resume, progress_mode=progress_mode)
 
 
-def _run_locked(config: AuditConfig, out: Path, *, progress: bool, render_html: bool | None, resume: bool) -> tuple[dict[str, Any], Path]:
+def _run_locked(config: AuditConfig, out: Path, *, progress: bool, render_html: bool | None, resume: bool,
+                progress_mode: str = "bar") -> tuple[dict[str, Any], Path]:
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
     # everything that can fail on bad input happens before the checkpoint is touched
     ranker = CachedRanker(build_ranker(config.ranker, config), config.ranker.cache_size)
-    ctx = AuditContext(config, ranker, progress=progress, artifacts=out / "artifacts")
+    ctx = AuditContext(config, ranker, progress=progress, artifacts=out / "artifacts", progress_mode=progress_mode)
     ctx.timings["build_ranker"] = time.perf_counter() - t0
     ctx.in_domain  # unreadable in-domain data is an input error (exit 2), not an errored task  # noqa: B018
     model_fp = model_part(ranker)

@@ -74,15 +74,20 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="robustrank")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no progress bars.")
+@click.option("--log-json", is_flag=True, help="Log (and report progress: task, step, done, total, rate, ETA) as JSON lines on stderr, for CI logs.")
 @click.pass_context
-def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
+def main(ctx: click.Context, debug: bool, quiet: bool, log_json: bool = False) -> None:
     """Robustness and adversarial audits for neural ranking models."""
-    ctx.obj = {"debug": debug, "quiet": quiet}
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    ctx.obj = {"debug": debug, "quiet": quiet, "log_json": log_json}
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    if log_json:
+        from robustrank.jsonlog import JsonFormatter
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(level=level, handlers=[handler], force=True)
+    else:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     for noisy in ("urllib3", "filelock", "huggingface_hub", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -113,7 +118,8 @@ def audit(ctx: click.Context, config_path: Path, out_dir: Path | None, device: s
     cfg = load_config(config_path, overrides=overrides)
     if run_gate and not cfg.gate.conditions:
         raise ConfigError(f"{cfg.source}: gate.conditions: --gate needs a policy with at least one condition")
-    results, path = run_audit(cfg, out_dir=out_dir, progress=not ctx.obj["quiet"], render_html=False if no_html else None, resume=resume)
+    results, path = run_audit(cfg, out_dir=out_dir, progress=not ctx.obj["quiet"], render_html=False if no_html else None, resume=resume,
+                              progress_mode="json" if ctx.obj.get("log_json") else "bar")
     errors = [k for k, t in results["tasks"].items() if t["status"] == "error"]
     click.echo(f"results: {path}")
     if (path.parent / "report.html").exists() and not no_html:

@@ -56,7 +56,8 @@ class AuditContext:
         self.checkpoint = checkpoint or Checkpoint(None, "")
         self.artifacts = artifacts
         self.ranker = ranker
-        self.progress = progress
+        self.progress = progress and progress_mode == "bar"
+        """tqdm bars of inner loops (only in bar mode)."""
         self.reporter = Progress(progress_mode if progress else "off")
         self.seed = config.seed
         self.jobs = JobRegistry()
@@ -245,7 +246,12 @@ class AuditContext:
 
                 self.pool.map(f"rerank {label}", RerankJob(ranker or self.ranker), units, stream)
         elif todo:
-            rerank(ranker or self.ranker, todo, candidates, documents, progress=self.progress, desc=desc, on_query=store)
+            with self.reporter.bar("rerank", desc, len(todo)) as bar:
+                def store_in_process(qid: str, ranked: list[tuple[str, float]]) -> None:
+                    store(qid, ranked)
+                    bar.update()
+
+                rerank(ranker or self.ranker, todo, candidates, documents, on_query=store_in_process)
         return {q: out[q] for q in queries}
 
     @property

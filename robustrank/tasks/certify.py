@@ -112,7 +112,8 @@ class CertifyTask:
             futility=opt.futility, alpha_scheme=opt.alpha_scheme, per_round=opt.per_round,
         )
         units = {qid: self._payload(ctx, coll, runs, qid) for qid in qids}
-        records = list(ctx.map_units("certify", "queries", CertifyJob(scorer, smoother, settings), units).values())
+        with ctx.timed("certify:queries"):
+            records = list(ctx.map_units("certify", "queries", CertifyJob(scorer, smoother, settings), units).values())
         keys = [str(k) for k in opt.k_values]
         crq = {k: float(np.mean([r["certified"][k] for r in records])) if records else 0.0 for k in keys}
         n_cert = {k: int(sum(r["certified"][k] for r in records)) for k in keys}
