@@ -92,16 +92,27 @@ def _wait_started(proc: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"ray start did not come up; its log ({log}):\n{log.read_text(errors='replace')[-3000:]}")
 
 
+def _descendants(pids: list[int]) -> list[int]:
+    """Every process below ``pids`` (read from /proc; [] where there is none)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid, rest = stat.read_text().split(" (", 1)
+            ppid = int(rest.rsplit(") ", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(pid))
+    out, todo = [], list(pids)
+    while todo:
+        kids = children.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out
+
+
 def _stop(procs: list[subprocess.Popen]) -> None:
     """Kill each `ray start --block` process group (never `ray stop`, which stops every Ray on the machine)."""
-    import psutil
-
-    members = []
-    for p in procs:
-        try:
-            members += [p.pid, *(c.pid for c in psutil.Process(p.pid).children(recursive=True))]
-        except psutil.NoSuchProcess:
-            pass
+    members = _descendants([p.pid for p in procs])
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for p in procs:
             try:
@@ -110,7 +121,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
                 pass
         if sig == signal.SIGTERM:
             time.sleep(1.0)
-    for pid in members:  # workers the raylet moved to another process group
+    for pid in members:  # anything the raylet moved to another process group
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
