@@ -69,6 +69,14 @@ def score(query, docs):
 START_TIMEOUT_S = 60
 
 
+def _script(name: str) -> str:
+    """A console script of this environment (next to the interpreter), else from PATH."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if not found:
+        pytest.skip(f"the {name!r} command is not installed")
+    return found
+
+
 def _free_ports(n: int) -> list[int]:
     socks = []
     for _ in range(n):
@@ -145,7 +153,7 @@ def cluster(tmp_path_factory):
         "RAY_USAGE_STATS_ENABLED": "0", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
     }
     env.pop("RAY_ADDRESS", None)
-    ray_cli = str(Path(sys.executable).with_name("ray"))
+    ray_cli = _script("ray")
     gcs, dash, *rest = _free_ports(12)
     common = ["--block", "--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--object-store-memory", str(80 * 1024 * 1024),
               "--min-worker-port", "0", "--max-worker-port", "0", "--disable-usage-stats"]
@@ -234,7 +242,7 @@ def test_two_node_token_cluster_survives_a_killed_worker(cluster, tmp_path, tiny
 
     cfg = _config(tmp_path, tiny_dataset, tiny_bi_encoder, f"type: ray, address: '{address}', units_per_task: 1, max_in_flight: 3, max_retries: 2")
     t0 = time.monotonic()
-    run = subprocess.run([str(Path(sys.executable).with_name("robustrank")), "-q", "audit", str(cfg), "--out", str(tmp_path / "cluster"), "--no-html"],
+    run = subprocess.run([_script("robustrank"), "-q", "audit", str(cfg), "--out", str(tmp_path / "cluster"), "--no-html"],
                          env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     wall = time.monotonic() - t0
