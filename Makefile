@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.robustrank-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-fast lint bench gpu-smoke clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test-fast: $(STAMP)
 ## Benchmarks (print ratios against a baseline measured in the same run)
 bench: $(STAMP)
 	$(BIN)/python bench/score_throughput.py
+
+## GPU smoke benchmark (prints one line and exits 0 without CUDA; GPU_SMOKE_ARGS='--quick --json gpu.json')
+gpu-smoke: $(STAMP)
+	$(BIN)/python bench/gpu_smoke.py $(GPU_SMOKE_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

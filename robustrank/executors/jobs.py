@@ -20,12 +20,16 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import pickle
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JobRegistry", "cached_job", "dumps_job", "load_job", "run_job", "worker_ranker"]
+__all__ = ["WORKER_DEVICE_ENV", "JobRegistry", "cached_job", "dumps_job", "load_job", "run_job", "worker_ranker"]
+
+WORKER_DEVICE_ENV = "ROBUSTRANK_WORKER_DEVICE"
+"""Set in a worker that was given one GPU: the device its rankers use instead of the config's."""
 
 _RANKERS: dict[str, Any] = {}
 """Worker process: rankers built from configs, by reference key."""
@@ -79,6 +83,8 @@ def worker_ranker(rc_json: str, base_dir: str, *, inner: bool = False) -> Any:
         from robustrank.rankers.cache import CachedRanker
 
         rc = RankerConfig.model_validate(json.loads(rc_json))
+        if os.environ.get(WORKER_DEVICE_ENV):
+            rc = rc.model_copy(update={"device": os.environ[WORKER_DEVICE_ENV]})
         _RANKERS[key] = CachedRanker(build_ranker_from_config(rc, Path(base_dir)), rc.cache_size)
     ranker = _RANKERS[key]
     return ranker.inner if inner else ranker

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from robustrank.config.executor import ExecutorConfig
-from robustrank.executors.jobs import JobRegistry, cached_job, dumps_job, load_job, run_job
+from robustrank.executors.jobs import WORKER_DEVICE_ENV, JobRegistry, cached_job, dumps_job, load_job, run_job
+from robustrank.gpus import detect_gpus, uses_gpu, worker_device, worker_visible_devices
 
 __all__ = ["UnitPool"]
 
@@ -39,23 +40,22 @@ Unit = tuple[str, Any]
 """(unit key, payload)."""
 
 
-def visible_gpus() -> int:
-    """Number of CUDA devices this process can see (0 without torch or CUDA)."""
+def visible_gpus() -> list[str]:
+    """GPUs this process may hand to workers ([] without torch or CUDA)."""
     try:
-        import torch
-
-        return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+        return detect_gpus()
     except Exception:  # noqa: BLE001 - no usable CUDA is no GPU
-        return 0
+        return []
 
 
-def _init_worker(threads: int, gpus: int, counter: Any) -> None:
-    """Process-pool initializer: torch threads and, with GPUs, one device per worker."""
-    if gpus:
+def _init_worker(threads: int, device: str, gpus: list[str], counter: Any) -> None:
+    """Process-pool initializer: torch threads and, with GPUs, one device per worker (round-robin)."""
+    if uses_gpu(device, gpus):
         with counter.get_lock():
             index = counter.value
             counter.value += 1
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
+        os.environ["CUDA_VISIBLE_DEVICES"] = worker_visible_devices(index, device, gpus) or ""
+        os.environ[WORKER_DEVICE_ENV] = worker_device(device, gpus)
     import torch
 
     torch.set_num_threads(threads)
@@ -65,9 +65,12 @@ def _process_chunk(digest: str, path: str, payloads: list[Any]) -> list[Any]:
     return run_job(load_job(digest, path), payloads)
 
 
-def _ray_chunk(threads: int, digest: str, ref: list[Any], payloads: list[Any]) -> list[Any]:
+def _ray_chunk(threads: int, gpu: bool, digest: str, ref: list[Any], payloads: list[Any]) -> list[Any]:
     import ray
     import torch
+
+    if gpu:  # Ray set CUDA_VISIBLE_DEVICES to this task's GPU
+        os.environ[WORKER_DEVICE_ENV] = "cuda:0"
 
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
@@ -87,13 +90,16 @@ class UnitPool:
     def __init__(self, cfg: ExecutorConfig, registry: JobRegistry | None = None, *, device: str = "auto"):
         self.cfg = cfg
         self.registry = registry or JobRegistry()
-        self.gpus = visible_gpus() if device == "auto" or device.startswith("cuda") else 0
+        self.device = device
+        self.gpu_ids = visible_gpus()
+        self.gpus = len(self.gpu_ids) if uses_gpu(device, self.gpu_ids) else 0
         self.fallbacks: list[str] = []
         self.units_run = 0
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._pool: Any = None
         self._ray_started = False
         self._ray_task: Any = None
+        self._ray_gpu = False
         self._ray_refs: dict[str, Any] = {}
 
     @property
@@ -144,7 +150,7 @@ class UnitPool:
             counter = ctx.Value("i", 0)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.cfg.workers, mp_context=ctx, initializer=_init_worker,
-                initargs=(self.cfg.threads_per_worker, self.gpus, counter),
+                initargs=(self.cfg.threads_per_worker, self.device, self.gpu_ids, counter),
             )
         return self._pool
 
@@ -213,13 +219,16 @@ class UnitPool:
                 ray.init(address=self.cfg.address, log_to_driver=False)
             else:
                 ray.init(
-                    num_cpus=self.cfg.workers, num_gpus=self.gpus,
+                    num_cpus=self.cfg.workers, num_gpus=len(self.gpu_ids),
                     object_store_memory=self.cfg.object_store_mb * 1024 * 1024,
                     include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False, configure_logging=False,
                 )
             self._ray_started = True
         if self._ray_task is None:
-            self._ray_task = ray.remote(max_retries=self.cfg.max_retries, num_cpus=1, num_gpus=1 if self.gpus else 0)(_ray_chunk)
+            # the cluster's GPUs decide (the driver's own say nothing about a remote cluster)
+            cluster_gpus = int(ray.cluster_resources().get("GPU", 0))
+            self._ray_gpu = bool(cluster_gpus) and (self.device == "auto" or self.device.startswith("cuda"))
+            self._ray_task = ray.remote(max_retries=self.cfg.max_retries, num_cpus=1, num_gpus=1 if self._ray_gpu else 0)(_ray_chunk)
         return ray
 
     def _map_ray(self, digest: str, data: bytes, chunks: list[list[Unit]], on_result: Callable) -> None:
@@ -233,7 +242,7 @@ class UnitPool:
             while queue or in_flight:
                 while queue and len(in_flight) < self.cfg.max_in_flight:
                     i = queue.pop(0)
-                    in_flight[self._ray_task.remote(self.cfg.threads_per_worker, digest, ref, [p for _, p in chunks[i]])] = i
+                    in_flight[self._ray_task.remote(self.cfg.threads_per_worker, self._ray_gpu, digest, ref, [p for _, p in chunks[i]])] = i
                 done, _ = ray.wait(list(in_flight), num_returns=1)
                 for obj in done:
                     i = in_flight.pop(obj)
