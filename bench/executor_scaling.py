@@ -13,7 +13,10 @@ BM25 top-50 of the first ``queries`` judged queries (one unit = one query), T4's
 fresh output folder; a step's units/s divides its units by the step's wall time (from
 results.json timings: ``rerank:vaswani``, ``t4:random_substitution:neural:attack``,
 ``certify:queries``), which includes shipping the job to the workers and, for the first step,
-starting them. The audit also checks that every backend produced the in-process results.
+starting them. Each backend's results are compared with the first backend's: identical, or the
+same apart from float32 last-bit differences (a text embedded in another batch, or with another
+thread count, can differ by one unit in the last place; the largest relative difference is
+printed; ranks, successes, certificates and verdicts must be the same).
 Prints units/s per step and backend and the ratio to one worker process.
 """
 
@@ -73,6 +76,27 @@ def _stable(obj):
     return obj
 
 
+def _compare(a, b, path: str = "") -> tuple[list[str], float]:
+    """(paths whose non-float content differs, largest relative difference of floats)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        diffs, worst = ([f"{path}: keys"] if set(a) != set(b) else []), 0.0
+        for k in set(a) & set(b):
+            d, w = _compare(a[k], b[k], f"{path}/{k}")
+            diffs, worst = diffs + d, max(worst, w)
+        return diffs, worst
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: length"], 0.0
+        diffs, worst = [], 0.0
+        for i, (x, y) in enumerate(zip(a, b)):
+            d, w = _compare(x, y, f"{path}[{i}]")
+            diffs, worst = diffs + d, max(worst, w)
+        return diffs, worst
+    if isinstance(a, float) and isinstance(b, float) and not isinstance(a, bool):
+        return [], abs(a - b) / max(abs(a), abs(b), 1e-12) if a != b else 0.0
+    return ([] if a == b else [path]), 0.0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--queries", type=int, default=24)
@@ -93,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     units: dict[str, int] = {}
     reference = None
     identical: dict[str, bool] = {}
+    same_discrete: dict[str, tuple[bool, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
@@ -112,18 +137,26 @@ def main(argv: list[str] | None = None) -> int:
             rows[spec]["audit_wall_s"] = wall
             content = {"metrics": results["metrics"], "tasks": _stable(results["tasks"])}
             reference = reference or content
+            diffs, worst = _compare(reference, content)
             identical[spec] = content == reference
+            same_discrete[spec] = (not diffs, worst)
+            if diffs:
+                log.warning("%s: differs from %s at %s", spec, args.backends[0], diffs[:5])
             if results.get("execution", {}).get("fallbacks"):
                 log.warning("%s: jobs fell back to in-process: %s", spec, results["execution"]["fallbacks"])
     base = rows.get("processes:1")
     print(f"units: {units}; {os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.2f} at the end")
-    print(f"{'backend':<13} {'rerank/s':>9} {'attack/s':>9} {'certify/s':>10} {'audit s':>8}  ratio vs processes:1 (rerank, attack, certify)  same results")
+    print(f"{'backend':<13} {'rerank/s':>9} {'attack/s':>9} {'certify/s':>10} {'audit s':>8}  ratio vs processes:1 (rerank, attack, certify)"
+          "  identical / same non-float content / max relative float difference")
     for spec, r in rows.items():
         ratio = "  ".join(f"{r[s] / base[s]:.2f}" for s in STEPS) if base else "-"
-        print(f"{spec:<13} {r['rerank']:>9.2f} {r['attack']:>9.2f} {r['certify']:>10.3f} {r['audit_wall_s']:>8.1f}  {ratio:<45} {identical[spec]}")
+        same, worst = same_discrete[spec]
+        print(f"{spec:<13} {r['rerank']:>9.2f} {r['attack']:>9.2f} {r['certify']:>10.3f} {r['audit_wall_s']:>8.1f}  {ratio:<45}"
+              f"  {identical[spec]} / {same} / {worst:.1e}")
     if args.json:
-        args.json.write_text(json.dumps({"units": units, "rates": rows, "identical_to_first": identical}, indent=2))
-    return 0 if all(identical.values()) else 1
+        args.json.write_text(json.dumps({"units": units, "rates": rows, "identical_to_first": identical,
+                                         "same_non_float_content_and_max_relative_float_diff": same_discrete}, indent=2))
+    return 0 if all(same for same, _ in same_discrete.values()) else 1
 
 
 if __name__ == "__main__":
