@@ -117,8 +117,9 @@ class Campaign:
             if leak:
                 threat = {**threat, "init_is_victim_weights": True, "note": f"{threat['note']}; {leak}"}
                 log.warning("t4: %s on %s: %s", key, system.name, leak)
-            job = TargetJob(attack, system.score_fn, self.documents, self.budget, self.expose_scores, self.keep_texts,
-                            self.similarity, self.perplexity, self.screens)
+            listed = {d for qid, _, _ in system.targets for d, _ in rankings[qid]} | {d for _, d, _ in system.targets}
+            job = TargetJob(attack, system.score_fn, {d: self.documents[d] for d in listed if d in self.documents}, self.budget,
+                            self.expose_scores, self.keep_texts, self.similarity, self.perplexity, self.screens)
             units = {
                 f"{key}/{system.name}/{qid}/{did}": (
                     AttackTarget(qid, self.queries[qid], did, self.documents[did], rank, tuple(rankings[qid])),

@@ -22,7 +22,11 @@ __all__ = ["TargetJob", "screen_flag"]
 
 @dataclass
 class TargetJob:
-    """Attack targets of one system with one prepared attack (see module docstring)."""
+    """Attack targets of one system with one prepared attack (see module docstring).
+
+    ``documents`` needs only the texts of the targets' ranked lists (the victim oracle scores
+    the other documents of a target's list), which keeps the shipped job small on large collections.
+    """
 
     attack: Any
     score_fn: Callable[[str, list[str]], Any]

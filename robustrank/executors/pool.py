@@ -123,7 +123,10 @@ class UnitPool:
                 log.warning("executor %s: %s", self.cfg.type, reason)
                 self.fallbacks.append(reason)
             else:
-                (self._map_processes if self.cfg.type == "processes" else self._map_ray)(digest, data, chunks, on_result)
+                try:
+                    (self._map_processes if self.cfg.type == "processes" else self._map_ray)(digest, data, chunks, on_result)
+                finally:  # the step is over: drop its job file / object (workers keep what they loaded)
+                    self._drop_job(digest)
                 return
         for chunk in chunks:
             for (key, _), result in zip(chunk, run_job(job, [p for _, p in chunk])):
@@ -253,6 +256,11 @@ class UnitPool:
             for obj in in_flight:
                 ray.cancel(obj, force=True)
             raise
+
+    def _drop_job(self, digest: str) -> None:
+        self._ray_refs.pop(digest, None)
+        if self._tmp is not None:
+            (Path(self._tmp.name) / f"{digest}.pkl").unlink(missing_ok=True)
 
     def close(self) -> None:
         """Stop the workers (and a Ray cluster this pool started); remove job files."""
