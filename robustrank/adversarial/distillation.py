@@ -31,6 +31,7 @@ import numpy as np
 
 from robustrank.rankers.device import resolve_device
 from robustrank.rankers.resolve import resolve_model, weights_fingerprint
+from robustrank.sharedcache import publish_dir, restore_dir
 
 __all__ = ["DistillationConfig", "ScoredList", "distillation_key", "train_distilled_ranker"]
 
@@ -151,6 +152,8 @@ def train_distilled_ranker(
     if (out / "training.json").is_file():
         log.info("reusing distilled model %s", out)
         return out
+    if restore_dir("distilled", key, out):  # the shared artefact cache (robustrank.sharedcache)
+        return out
 
     t_start = time.perf_counter()
     dev = resolve_device(device)
@@ -250,6 +253,7 @@ def train_distilled_ranker(
     tmp = out.with_name(out.name + ".partial")
     save(tmp, cfg.max_steps, losses)
     tmp.rename(out)
+    publish_dir("distilled", key, out)
     if on_step is not None and cfg.max_steps in want:
         on_step(cfg.max_steps, out)
     return out

@@ -8,7 +8,8 @@ read off the victim's ranked lists. The loss is RankNet on the logit difference:
 
 A trained model is saved (safetensors + tokenizer) under ``cache_dir/<key>``, where ``key`` is a
 sha256 of the examples, the initial weights and every hyper-parameter, and is reused when the
-same inputs come again (e.g. on ``--resume``).
+same inputs come again (e.g. on ``--resume``); it is also looked up in, and stored to, the shared
+artefact cache (:mod:`robustrank.sharedcache`), so another audit on the same data reuses it.
 
 Score distillation (students that learn the victim's scores) is in :mod:`robustrank.adversarial.distillation`.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from robustrank.rankers.device import resolve_device
 from robustrank.rankers.resolve import resolve_model, weights_fingerprint
+from robustrank.sharedcache import publish_dir, restore_dir
 
 __all__ = ["PairwiseExample", "TrainingConfig", "train_pairwise_cross_encoder", "training_key"]
 
@@ -113,6 +115,8 @@ def train_pairwise_cross_encoder(
     if (out / "training.json").is_file():
         log.info("reusing trained model %s", out)
         return out
+    if restore_dir("pairwise-cross-encoder", key, out):
+        return out
 
     dev = resolve_device(device)
     torch.manual_seed(cfg.seed)
@@ -161,4 +165,5 @@ def train_pairwise_cross_encoder(
         "init_weights_sha256": weights_fingerprint(init_path),
     }, indent=2))
     tmp.rename(out)
+    publish_dir("pairwise-cross-encoder", key, out)
     return out
