@@ -29,6 +29,7 @@ from typing import Literal
 
 import numpy as np
 
+from robustrank.adversarial.memory import release_training_memory
 from robustrank.rankers.device import resolve_device
 from robustrank.rankers.resolve import resolve_model, weights_fingerprint
 from robustrank.sharedcache import publish_dir, restore_dir
@@ -253,6 +254,10 @@ def train_distilled_ranker(
     tmp = out.with_name(out.name + ".partial")
     save(tmp, cfg.max_steps, losses)
     tmp.rename(out)
+    opt.state.clear()  # AdamW moments and gradients: 3x the weights; the weights go on return
+    for p in params:
+        p.grad = None
+    release_training_memory()
     publish_dir("distilled", key, out)
     if on_step is not None and cfg.max_steps in want:
         on_step(cfg.max_steps, out)
