@@ -91,11 +91,17 @@ def _manifest(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "MANIFEST.json"}
 
 
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+"""Files that torch would unpickle: never taken from the cache (weights are safetensors)."""
+
+
 def _verified(entry: Path) -> bool:
-    """Whether folder ``entry`` holds exactly the files and bytes its MANIFEST.json lists."""
+    """Whether folder ``entry`` holds exactly the files and bytes its MANIFEST.json lists, none pickled."""
     try:
         want = json.loads((entry / "MANIFEST.json").read_text("utf-8"))
-        return isinstance(want, dict) and bool(want) and _manifest(entry) == want
+        if not isinstance(want, dict) or not want or any(str(n).endswith(_PICKLE_SUFFIXES) for n in want):
+            return False
+        return _manifest(entry) == want
     except (OSError, ValueError):
         return False
 

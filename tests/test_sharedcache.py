@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -58,7 +59,7 @@ def test_distilled_student_is_shared_too(tmp_path, tiny_bi_encoder, monkeypatch)
     assert len(calls) == 1 and (tmp_path / "b").is_dir()
 
 
-@pytest.mark.parametrize("damage", ["flip_byte", "drop_file", "no_manifest", "bad_manifest"])
+@pytest.mark.parametrize("damage", ["flip_byte", "drop_file", "no_manifest", "bad_manifest", "pickle_file"])
 def test_corrupt_or_partial_entry_is_never_used(tmp_path, tiny_bi_encoder, monkeypatch, damage):
     first = train_pairwise_cross_encoder(EXAMPLES, _cfg(tiny_bi_encoder), tmp_path / "out1", device="cpu")
     entry = cache_root() / "pairwise-cross-encoder" / first.name
@@ -72,8 +73,13 @@ def test_corrupt_or_partial_entry_is_never_used(tmp_path, tiny_bi_encoder, monke
         weights.unlink()
     elif damage == "no_manifest":
         (entry / "MANIFEST.json").unlink()
-    else:
+    elif damage == "bad_manifest":
         (entry / "MANIFEST.json").write_text("{not json")
+    else:  # a consistent manifest, but a file torch would unpickle
+        (entry / "pytorch_model.bin").write_bytes(b"pickle")
+        manifest = json.loads((entry / "MANIFEST.json").read_text())
+        manifest["pytorch_model.bin"] = hashlib.sha256(b"pickle").hexdigest()
+        (entry / "MANIFEST.json").write_text(json.dumps(manifest))
     calls = _count_training(monkeypatch)
     second = train_pairwise_cross_encoder(EXAMPLES, _cfg(tiny_bi_encoder), tmp_path / "out2", device="cpu")
     assert len(calls) == 1  # trained again

@@ -60,8 +60,9 @@ def _plugin_code(name: str) -> str:
     return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest() if spec.origin else "unknown"
 
 
-def column_key(config: Any, attack_key: str, spec: Any, targets: list[Any], measures: dict[str, Any]) -> str:
-    """The content key of one (attack, bm25) row (see the module docstring)."""
+def column_key(config: Any, attack_key: str, spec: Any, targets: list[Any], measures: dict[str, Any], data: dict[str, str] | None = None) -> str:
+    """The content key of one (attack, bm25) row (see the module docstring); ``data``: a
+    precomputed :func:`~robustrank.fingerprint.data_part` of ``config``."""
     cfg = {k: v for k, v in config.model_dump(mode="json").items() if k not in _LEFT_OUT}
     cfg["tasks"] = {"t4": (cfg.get("tasks") or {}).get("t4")}
     parts = {
@@ -69,7 +70,7 @@ def column_key(config: Any, attack_key: str, spec: Any, targets: list[Any], meas
         "adversarial_code": _tree_sha(Path(__file__).parent),
         "plugin_code": _plugin_code(spec.name),
         "config": cfg,
-        "data": data_part(config),
+        "data": data if data is not None else data_part(config),
         "attack": [attack_key, spec.model_dump(mode="json") if hasattr(spec, "model_dump") else repr(spec)],
         "targets": [list(t) for t in targets],
         "measures": measures,
@@ -108,12 +109,15 @@ class BM25Column:
         root = cache_root() if enabled else None
         self.cache = SharedCache(root) if root is not None else None
         self.reused: list[str] = []
+        self._data: dict[str, str] | None = None
 
     def run(self, campaign: Any, key: str, spec: Any, system: Any, entry: dict[str, Any]) -> dict[str, Any]:
         """``campaign.run(key, spec, system, entry)``, from the shared cache when ``system`` is bm25."""
         if self.cache is None or system.name != "bm25":
             return campaign.run(key, spec, system, entry)
-        ck = column_key(self.config, key, spec, system.targets, self.measures)
+        if self._data is None:
+            self._data = data_part(self.config)  # hash the data files once per audit
+        ck = column_key(self.config, key, spec, system.targets, self.measures, self._data)
         hit = self.cache.get_json(KIND, ck)
         if hit is not None:
             log.info("t4: %s on bm25 reused from the shared cache (%s)", key, ck)
