@@ -220,7 +220,7 @@ def train_distilled_ranker(
     order: list[int] = []
     with tqdm(total=cfg.max_steps, desc=f"distil {cfg.architecture}", unit="step", disable=not progress, leave=False) as bar:
         for step in range(1, cfg.max_steps + 1):
-            loss = torch.zeros((), device=dev)
+            step_loss = 0.0
             for _ in range(cfg.lists_per_step):
                 if not order:
                     order = rng.permutation(len(lists)).tolist()
@@ -234,18 +234,20 @@ def train_distilled_ranker(
                 idx += list(rng.choice(rest, size=min(k - len(idx), len(rest)), replace=False))
                 teacher = zscore(torch.tensor([lst.scores[i] for i in idx], dtype=torch.float32, device=dev))
                 s = student(lst.query, [lst.documents[i] for i in idx]).float()
+                loss = torch.zeros((), device=dev)
                 if cfg.loss in ("listwise", "listwise+mse"):
                     target = torch.softmax(teacher / cfg.temperature, dim=0)
                     loss = loss + torch.nn.functional.kl_div(torch.log_softmax(s, dim=0), target, reduction="sum")
                 if cfg.loss in ("mse", "listwise+mse"):
                     loss = loss + torch.mean((zscore(s) - teacher) ** 2)
-            loss = loss / cfg.lists_per_step
-            loss.backward()
+                loss = loss / cfg.lists_per_step
+                loss.backward()  # per list: one list's activations alive at a time, same gradient
+                step_loss += float(loss.detach())
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
             opt.zero_grad()
-            losses.append(float(loss.detach()))
+            losses.append(step_loss)
             bar.update(1)
             if on_step is not None and step in want and step != cfg.max_steps:
                 snap = Path(cache_dir) / f"{key}.step{step}"
