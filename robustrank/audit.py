@@ -26,6 +26,7 @@ from robustrank.rankers.cache import CachedRanker
 from robustrank.report import render_compliance, render_report
 from robustrank.results import SCHEMA_VERSION, check_task_result, environment, write_json_atomic
 from robustrank.runfiles import export_runs
+from robustrank.sharedcache import using_cache_dir
 
 __all__ = ["config_fingerprint", "run_audit"]
 
@@ -98,7 +99,8 @@ def run_audit(
     """
     out = Path(out_dir) if out_dir else config.output_dir()
     out.mkdir(parents=True, exist_ok=True)
-    with OutputLock(out):
+    cache = config.cache_dir if config.cache_dir in (None, "off") else str(config.resolve(config.cache_dir))
+    with OutputLock(out), using_cache_dir(cache):
         return _run_locked(config, out, progress=progress, render_html=render_html, resume=resume, progress_mode=progress_mode)
 
 

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 PERFORMANCE_KEYS: tuple[tuple[str, ...], ...] = (
     ("output",),
     ("executor",),
+    ("cache_dir",),
     ("ranker", "batch_size"),
     ("ranker", "device"),
     ("ranker", "dtype"),

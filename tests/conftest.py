@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# never the user's ~/.cache/robustrank: each test gets its own shared cache (fixture below)
+os.environ["ROBUSTRANK_CACHE_DIR"] = tempfile.mkdtemp(prefix="robustrank-test-cache-")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = FIXTURES / "tiny"
@@ -130,3 +133,9 @@ tasks:
 output:
   dir: {tmp_path / 'out'}
 """)
+
+
+@pytest.fixture(autouse=True)
+def _own_shared_cache(tmp_path, monkeypatch):
+    """A fresh shared artefact cache per test (robustrank.sharedcache), so no test reuses another's."""
+    monkeypatch.setenv("ROBUSTRANK_CACHE_DIR", str(tmp_path / "shared-cache"))

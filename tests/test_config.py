@@ -29,7 +29,7 @@ def _with(**sections):
 
 def test_valid_config_defaults(tmp_path):
     cfg = parse_config(BASE, source="m.yaml", base_dir=tmp_path)
-    assert cfg.ranker.batch_size == 32
+    assert cfg.ranker.batch_size is None  # per device (robustrank.rankers.batching)
     assert cfg.measures == ["nDCG@10", "RR@10", "AP@100", "R@100"]
     assert cfg.candidates.depth == 100 and cfg.candidates.source == "bm25"
     assert cfg.tasks["t1"].enabled

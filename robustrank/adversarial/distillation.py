@@ -29,8 +29,10 @@ from typing import Literal
 
 import numpy as np
 
+from robustrank.adversarial.memory import release_training_memory
 from robustrank.rankers.device import resolve_device
 from robustrank.rankers.resolve import resolve_model, weights_fingerprint
+from robustrank.sharedcache import publish_dir, restore_dir
 
 __all__ = ["DistillationConfig", "ScoredList", "distillation_key", "train_distilled_ranker"]
 
@@ -151,6 +153,8 @@ def train_distilled_ranker(
     if (out / "training.json").is_file():
         log.info("reusing distilled model %s", out)
         return out
+    if restore_dir("distilled", key, out):  # the shared artefact cache (robustrank.sharedcache)
+        return out
 
     t_start = time.perf_counter()
     dev = resolve_device(device)
@@ -216,7 +220,7 @@ def train_distilled_ranker(
     order: list[int] = []
     with tqdm(total=cfg.max_steps, desc=f"distil {cfg.architecture}", unit="step", disable=not progress, leave=False) as bar:
         for step in range(1, cfg.max_steps + 1):
-            loss = torch.zeros((), device=dev)
+            step_loss = 0.0
             for _ in range(cfg.lists_per_step):
                 if not order:
                     order = rng.permutation(len(lists)).tolist()
@@ -230,18 +234,20 @@ def train_distilled_ranker(
                 idx += list(rng.choice(rest, size=min(k - len(idx), len(rest)), replace=False))
                 teacher = zscore(torch.tensor([lst.scores[i] for i in idx], dtype=torch.float32, device=dev))
                 s = student(lst.query, [lst.documents[i] for i in idx]).float()
+                loss = torch.zeros((), device=dev)
                 if cfg.loss in ("listwise", "listwise+mse"):
                     target = torch.softmax(teacher / cfg.temperature, dim=0)
                     loss = loss + torch.nn.functional.kl_div(torch.log_softmax(s, dim=0), target, reduction="sum")
                 if cfg.loss in ("mse", "listwise+mse"):
                     loss = loss + torch.mean((zscore(s) - teacher) ** 2)
-            loss = loss / cfg.lists_per_step
-            loss.backward()
+                loss = loss / cfg.lists_per_step
+                loss.backward()  # per list: one list's activations alive at a time, same gradient
+                step_loss += float(loss.detach())
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
             opt.zero_grad()
-            losses.append(float(loss.detach()))
+            losses.append(step_loss)
             bar.update(1)
             if on_step is not None and step in want and step != cfg.max_steps:
                 snap = Path(cache_dir) / f"{key}.step{step}"
@@ -250,6 +256,11 @@ def train_distilled_ranker(
     tmp = out.with_name(out.name + ".partial")
     save(tmp, cfg.max_steps, losses)
     tmp.rename(out)
+    opt.state.clear()  # AdamW moments and gradients: 3x the weights; the weights go on return
+    for p in params:
+        p.grad = None
+    release_training_memory()
+    publish_dir("distilled", key, out)
     if on_step is not None and cfg.max_steps in want:
         on_step(cfg.max_steps, out)
     return out

@@ -8,7 +8,8 @@ read off the victim's ranked lists. The loss is RankNet on the logit difference:
 
 A trained model is saved (safetensors + tokenizer) under ``cache_dir/<key>``, where ``key`` is a
 sha256 of the examples, the initial weights and every hyper-parameter, and is reused when the
-same inputs come again (e.g. on ``--resume``).
+same inputs come again (e.g. on ``--resume``); it is also looked up in, and stored to, the shared
+artefact cache (:mod:`robustrank.sharedcache`), so another audit on the same data reuses it.
 
 Score distillation (students that learn the victim's scores) is in :mod:`robustrank.adversarial.distillation`.
 """
@@ -22,8 +23,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from robustrank.adversarial.memory import release_training_memory
 from robustrank.rankers.device import resolve_device
 from robustrank.rankers.resolve import resolve_model, weights_fingerprint
+from robustrank.sharedcache import publish_dir, restore_dir
 
 __all__ = ["PairwiseExample", "TrainingConfig", "train_pairwise_cross_encoder", "training_key"]
 
@@ -52,6 +55,10 @@ class TrainingConfig:
         label_smoothing: RankNet target is ``1 - label_smoothing``.
         max_steps: Stop after this many steps (None: all epochs).
         seed: Seeds head initialisation and shuffling.
+        group_by_length: Batch examples of similar length together (shuffled windows of 32
+            batches, sorted by length, then the batches shuffled): less padding per step.
+        grad_accumulation: Split each batch into this many micro-batches, back-propagating each
+            (same gradient, a fraction of the activation memory).
     """
 
     init_model: str = "sentence-transformers/all-MiniLM-L6-v2"
@@ -62,6 +69,24 @@ class TrainingConfig:
     label_smoothing: float = 0.0
     max_steps: int | None = None
     seed: int = 0
+    group_by_length: bool = True
+    grad_accumulation: int = 1
+
+
+def _epoch_batches(examples: Sequence[PairwiseExample], order: list[int], cfg: TrainingConfig, gen) -> list[list[int]]:
+    """One epoch's batches of example indices (length-grouped when ``cfg.group_by_length``: both
+    inputs of an example are padded to its longer pair, so the key is query + longer document)."""
+    import torch
+
+    size = cfg.batch_size
+    if not cfg.group_by_length:
+        return [order[i : i + size] for i in range(0, len(order), size)]
+    window = size * 32
+    batches = []
+    for w in range(0, len(order), window):
+        chunk = sorted(order[w : w + window], key=lambda i: len(examples[i].query) + max(len(examples[i].better), len(examples[i].worse)))
+        batches += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+    return [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
 
 
 def training_key(examples: Sequence[PairwiseExample], cfg: TrainingConfig, init_fingerprint: dict[str, str]) -> str:
@@ -113,6 +138,8 @@ def train_pairwise_cross_encoder(
     if (out / "training.json").is_file():
         log.info("reusing trained model %s", out)
         return out
+    if restore_dir("pairwise-cross-encoder", key, out):
+        return out
 
     dev = resolve_device(device)
     torch.manual_seed(cfg.seed)
@@ -129,22 +156,26 @@ def train_pairwise_cross_encoder(
     with tqdm(total=total, desc="train cross-encoder", unit="step", disable=not progress, leave=False) as bar:
         for _ in range(cfg.epochs):
             order = torch.randperm(len(examples), generator=gen).tolist()
-            for start in range(0, len(order), cfg.batch_size):
+            for idx in _epoch_batches(examples, order, cfg, gen):
                 if step >= total:
                     break
-                batch = [examples[i] for i in order[start : start + cfg.batch_size]]
-                queries = [e.query for e in batch] * 2
-                docs = [e.better for e in batch] + [e.worse for e in batch]
-                enc = tok(queries, docs, padding=True, truncation=True, max_length=cfg.max_length, return_tensors="pt").to(dev)
-                logits = model(**enc).logits[:, 0]
-                diff = logits[: len(batch)] - logits[len(batch) :]
-                loss = torch.nn.functional.binary_cross_entropy_with_logits(diff, torch.full_like(diff, target))
-                loss.backward()
+                batch = [examples[i] for i in idx]
+                micro = max(1, -(-len(batch) // max(1, cfg.grad_accumulation)))
+                step_loss = 0.0
+                for m in range(0, len(batch), micro):
+                    part = batch[m : m + micro]
+                    docs = [e.better for e in part] + [e.worse for e in part]
+                    enc = tok([e.query for e in part] * 2, docs, padding=True, truncation=True, max_length=cfg.max_length, return_tensors="pt").to(dev)
+                    logits = model(**enc).logits[:, 0]
+                    diff = logits[: len(part)] - logits[len(part) :]
+                    loss = torch.nn.functional.binary_cross_entropy_with_logits(diff, torch.full_like(diff, target)) * (len(part) / len(batch))
+                    loss.backward()
+                    step_loss += float(loss.detach())
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step()
                 sched.step()
                 opt.zero_grad()
-                losses.append(float(loss.detach()))
+                losses.append(step_loss)
                 step += 1
                 bar.update(1)
     tmp = out.with_name(out.name + ".partial")
@@ -161,4 +192,7 @@ def train_pairwise_cross_encoder(
         "init_weights_sha256": weights_fingerprint(init_path),
     }, indent=2))
     tmp.rename(out)
+    del model, opt, sched
+    release_training_memory()
+    publish_dir("pairwise-cross-encoder", key, out)
     return out

@@ -50,6 +50,11 @@ class AuditConfig(StrictModel):
         description="Synonym table (robustrank lexicon format, e.g. your own counter-fitted neighbours); "
         "null = the bundled WordNet+GloVe lexicon.",
     )
+    cache_dir: str | None = Field(
+        None,
+        description="Shared artefact cache reused across audits (trained surrogates, T4's BM25 column); "
+        "null = $ROBUSTRANK_CACHE_DIR, else ~/.cache/robustrank; 'off' disables it. Relative to the config file.",
+    )
     ranker: RankerConfig
     candidates: CandidatesConfig = Field(default_factory=CandidatesConfig)
     datasets: DatasetsConfig

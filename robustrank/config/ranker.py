@@ -40,7 +40,9 @@ class RankerConfig(StrictModel):
         description="Further checkpoints of the same model (e.g. other seeds); T1 then reports the "
         "across-checkpoint variance.",
     )
-    batch_size: int = Field(32, gt=0, description="Pairs (or texts) per forward pass.")
+    batch_size: int | None = Field(
+        None, gt=0, description="Pairs (or texts) per forward pass; unset: per device (CPU 16, GPU 64)."
+    )
     max_length: int = Field(256, gt=0, description="Maximum tokens per input.")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps. auto picks CUDA when present.")
     dtype: Literal["float32", "float16", "bfloat16"] = Field(

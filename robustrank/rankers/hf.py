@@ -1,6 +1,6 @@
 """Hugging Face rankers loaded from a local folder: bi-encoders and cross-encoders.
 
-Both batch inputs sorted by length, run under ``torch.inference_mode``, honour
+Both batch inputs sorted by token count (batch size per device unless set), run under ``torch.inference_mode``, honour
 ``device: auto|cpu|cuda[:n]`` and a half-precision dtype on GPU, and expose the optional
 capabilities ``tokenizer``, ``embedding_gradients`` and ``fingerprint``.
 """
@@ -18,19 +18,13 @@ import numpy as np
 
 from robustrank.errors import ConfigError
 from robustrank.rankers.base import TokenGradients
+from robustrank.rankers.batching import length_sorted_batches, pick_batch_size, token_sorted_batches
 from robustrank.rankers.device import resolve_device, resolve_dtype
 from robustrank.rankers.resolve import resolve_model, weights_fingerprint
 
 __all__ = ["BiEncoderRanker", "CrossEncoderRanker", "length_sorted_batches"]
 
 log = logging.getLogger(__name__)
-
-
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
-    """Yield index batches over items sorted by descending length (less padding per batch)."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size]
 
 
 def _check_loaded(path: str, model: Any, info: dict[str, Any]) -> None:
@@ -69,6 +63,11 @@ class _Backbone:
     def encode_inputs(self, *texts: Sequence[str]) -> dict[str, Any]:
         enc = self.tokenizer(*texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         return {k: v.to(self.device) for k, v in enc.items()}
+
+    def batches(self, first: Sequence[str], second: Sequence[str] | None, batch_size: int) -> Iterator[tuple[list[int], dict[str, Any]]]:
+        """Batches sorted by token count, as tensors on the device (see :func:`token_sorted_batches`)."""
+        for idx, enc in token_sorted_batches(self.tokenizer, first, second, batch_size=batch_size, max_length=self.max_length):
+            yield idx, {k: self._torch.from_numpy(v).to(self.device) for k, v in enc.items()}
 
     def word_embeddings(self):
         return self.model.get_input_embeddings()
@@ -118,7 +117,7 @@ class BiEncoderRanker:
 
     Args:
         model: Local folder (or hub id, see :func:`~robustrank.rankers.resolve.resolve_model`).
-        batch_size: Texts per forward pass.
+        batch_size: Texts per forward pass (None: 16 on CPU, 64 on GPU).
         max_length: Maximum tokens.
         device: auto | cpu | cuda[:n] | mps.
         dtype: float32 | float16 | bfloat16 (GPU only).
@@ -133,7 +132,7 @@ class BiEncoderRanker:
         self,
         model: str,
         *,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         max_length: int = 256,
         device: str = "auto",
         dtype: str = "float32",
@@ -151,7 +150,7 @@ class BiEncoderRanker:
         self.tokenizer = self.backbone.tokenizer
         self.name = model
         self.model_path = path
-        self.batch_size = batch_size
+        self.batch_size = pick_batch_size(batch_size, self.backbone.device)
         self.pooling = st["pooling"] if pooling == "auto" else pooling
         if similarity == "auto":
             similarity = "cosine" if st["normalize"] else (st["similarity"] or "cosine")
@@ -223,8 +222,8 @@ class BiEncoderRanker:
         missing = list(dict.fromkeys(t for t in texts if t not in self._emb_cache))
         if missing:
             with self.backbone._torch.inference_mode():
-                for idx in length_sorted_batches([len(t) for t in missing], self.batch_size):
-                    embs = self._forward([missing[i] for i in idx]).cpu().numpy()
+                for idx, enc in self.backbone.batches(missing, None, self.batch_size):
+                    embs = self._pool(self.backbone.model(**enc).last_hidden_state, enc["attention_mask"]).cpu().numpy()
                     for i, e in zip(idx, embs):
                         self._emb_cache[missing[i]] = e
             self.forward_texts += len(missing)
@@ -291,7 +290,7 @@ class CrossEncoderRanker:
 
     Args:
         model: Local folder (or hub id, see :func:`~robustrank.rankers.resolve.resolve_model`).
-        batch_size: Pairs per forward pass.
+        batch_size: Pairs per forward pass (None: 16 on CPU, 64 on GPU).
         max_length: Maximum tokens per pair (truncation: longest first).
         device: auto | cpu | cuda[:n] | mps.
         dtype: float32 | float16 | bfloat16 (GPU only).
@@ -303,7 +302,7 @@ class CrossEncoderRanker:
         self,
         model: str,
         *,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         max_length: int = 256,
         device: str = "auto",
         dtype: str = "float32",
@@ -317,7 +316,7 @@ class CrossEncoderRanker:
         self.tokenizer = self.backbone.tokenizer
         self.name = model
         self.model_path = path
-        self.batch_size = batch_size
+        self.batch_size = pick_batch_size(batch_size, self.backbone.device)
         self.num_labels = int(self.backbone.model.config.num_labels)
         if self.num_labels > 2:
             raise ValueError(f"{model}: cross-encoder head has {self.num_labels} labels; expected 1 or 2")
@@ -361,8 +360,7 @@ class CrossEncoderRanker:
         """Score (query, doc) pairs in batches sorted by length."""
         out = np.empty(len(pairs), dtype=np.float64)
         with self.backbone._torch.inference_mode():
-            for idx in length_sorted_batches([len(q) + len(d) for q, d in pairs], self.batch_size):
-                enc = self.backbone.encode_inputs([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
+            for idx, enc in self.backbone.batches([q for q, _ in pairs], [d for _, d in pairs], self.batch_size):
                 out[idx] = self._logits_to_score(self.backbone.model(**enc).logits).cpu().numpy()
         self.forward_pairs += len(pairs)
         return out

@@ -119,7 +119,7 @@ class HTTPRanker:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
             raise ConfigError(f"ranker.options.{loc}: {err['msg']}") from None
-        return cls(options, batch_size=config.batch_size)
+        return cls(options, batch_size=config.batch_size or 32)
 
     def describe(self) -> dict[str, Any]:
         """Settings, for results.json (headers are not recorded)."""

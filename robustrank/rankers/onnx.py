@@ -33,7 +33,8 @@ import numpy as np
 
 from robustrank.data.collection import sha256_file
 from robustrank.errors import ConfigError
-from robustrank.rankers.hf import _st_settings, length_sorted_batches
+from robustrank.rankers.batching import pick_batch_size, token_sorted_batches
+from robustrank.rankers.hf import _st_settings
 from robustrank.rankers.resolve import resolve_model, resolve_onnx_model
 
 __all__ = ["OnnxRanker"]
@@ -62,7 +63,7 @@ class OnnxRanker:
         output: Name of the output tensor (default: chosen when unambiguous).
         pooling: auto | mean | cls | max (bi-encoder with token outputs).
         similarity: auto | cosine | dot (bi-encoder).
-        batch_size: Texts (or pairs) per run.
+        batch_size: Texts (or pairs) per run, in batches sorted by token count (None: 16, the CPU default).
         max_length: Maximum tokens per input.
         threads: onnxruntime intra-op threads (0: its default).
         embedding_cache: Texts whose embeddings are kept.
@@ -78,7 +79,7 @@ class OnnxRanker:
         output: str | None = None,
         pooling: str = "auto",
         similarity: str = "auto",
-        batch_size: int = 32,
+        batch_size: int | None = None,
         max_length: int = 256,
         threads: int = 0,
         embedding_cache: int = 200_000,
@@ -121,7 +122,7 @@ class OnnxRanker:
         self.name = model
         self.model_path = str(onnx_path)
         self.tokenizer_path = str(tok_dir)
-        self.batch_size = batch_size
+        self.batch_size = pick_batch_size(batch_size, "cpu")
         self._emb_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._emb_cache_size = embedding_cache
         self.forward_texts = 0
@@ -174,13 +175,15 @@ class OnnxRanker:
         return {Path(self.model_path).name: sha256_file(Path(self.model_path))}
 
     # -- inference ----------------------------------------------------------------------------
-    def _run(self, *texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        enc = self.tokenizer(*texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
-        feed = {k: np.asarray(enc[k], dtype=np.int64) for k in self.input_names if k in enc}
+    def _batches(self, first: Sequence[str], second: Sequence[str] | None):
+        return token_sorted_batches(self.tokenizer, first, second, batch_size=self.batch_size, max_length=self.max_length)
+
+    def _run(self, enc: dict[str, np.ndarray]) -> np.ndarray:
+        feed = {k: enc[k] for k in self.input_names if k in enc}
         if "token_type_ids" in self.input_names and "token_type_ids" not in feed:
             feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
         (out,) = self.session.run([self.output], feed)
-        return out, np.asarray(enc["attention_mask"])
+        return out
 
     def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if not self.token_outputs:
@@ -198,13 +201,12 @@ class OnnxRanker:
         return emb
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts (bi-encoder; cached by text) in batches sorted by length."""
+        """Embed texts (bi-encoder; cached by text) in batches sorted by token count."""
         if self.kind != "bi-encoder":
             raise ConfigError(f"ranker {self.name!r} is an ONNX cross-encoder; it cannot encode single texts")
         missing = list(dict.fromkeys(t for t in texts if t not in self._emb_cache))
-        for idx in length_sorted_batches([len(t) for t in missing], self.batch_size):
-            hidden, mask = self._run([missing[i] for i in idx])
-            for i, e in zip(idx, self._pool(hidden, mask)):
+        for idx, enc in self._batches(missing, None):
+            for i, e in zip(idx, self._pool(self._run(enc), enc["attention_mask"])):
                 self._emb_cache[missing[i]] = e
         self.forward_texts += len(missing)
         result = np.stack([self._emb_cache[t] for t in texts]) if texts else np.zeros((0, 0), np.float32)
@@ -230,9 +232,8 @@ class OnnxRanker:
             embs = dict(zip(texts, self.encode(texts)))
             return np.array([float(embs[q] @ embs[d]) for q, d in pairs], dtype=np.float64)
         out = np.empty(len(pairs), dtype=np.float64)
-        for idx in length_sorted_batches([len(q) + len(d) for q, d in pairs], self.batch_size):
-            logits, _ = self._run([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
-            logits = logits.reshape(len(idx), -1).astype(np.float64)
+        for idx, enc in self._batches([q for q, _ in pairs], [d for _, d in pairs]):
+            logits = self._run(enc).reshape(len(idx), -1).astype(np.float64)
             out[idx] = logits[:, 0] if logits.shape[1] == 1 else logits[:, 1] - logits[:, 0]
         return out
 

@@ -56,6 +56,7 @@ class FirstStage:
         else:
             encoder = getattr(ctx.ranker, "inner", ctx.ranker)
             batch = ctx.config.ranker.batch_size
+        batch = batch or getattr(encoder, "batch_size", None) or 64  # unset: the encoder's per-device default
         if not isinstance(encoder, Encoder):
             kind = opt.ranker.type if opt.ranker is not None else ctx.config.ranker.type
             raise ConfigError(

@@ -28,6 +28,7 @@ from typing import Any
 
 from robustrank import plugins
 from robustrank.adversarial.analysis import analyse, flat_metrics, metric_key
+from robustrank.adversarial.bm25_column import BM25Column
 from robustrank.adversarial.campaign import AttackedSystem, Campaign
 from robustrank.adversarial.defenses import defended_score_fn, defense_environment
 from robustrank.adversarial.injection import run_injection
@@ -138,6 +139,7 @@ class AdversarialTask:
             ctx=ctx, documents=docs, queries=runs["queries"], budget=budget, expose_scores=opt.expose_scores,
             white_box=opt.white_box, keep_texts=opt.keep_texts, similarity=similarity.similarity, perplexity=perplexity, screens=screens,
         )
+        column = BM25Column(ctx.config, {"similarity": similarity.info, "fluency": fluency.info}, enabled=not screens)
         attacks_out: dict[str, Any] = {}
         metrics: dict[str, Any] = {}
         for key, spec in _attack_keys(opt.attacks):
@@ -149,7 +151,7 @@ class AdversarialTask:
                 continue
             entry: dict[str, Any] = {"attack": spec.name, "options": spec.options, "plugin": None, "prepare": {}, "systems": {}}
             for system in systems.values():
-                entry["systems"][system.name] = campaign.run(key, spec, system, entry)
+                entry["systems"][system.name] = column.run(campaign, key, spec, system, entry)  # bm25: shared cache
             entry["plugin"] = _plugin_info(spec.name)
             attacks_out[key] = entry
             for sname, res in entry["systems"].items():
