@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # the local single-node cluster of the bench
+    os.environ["ROBUSTRANK_CACHE_DIR"] = "off"  # every backend does the same work (no reuse across the runs)
 
     from robustrank.audit import run_audit
     from robustrank.config import load_config
