@@ -7,11 +7,11 @@ Usage:
 
 Workload (the same audit for every backend; all-MiniLM-L6-v2 on vaswani, CPU): re-ranking the
 BM25 top-50 of the first ``queries`` judged queries (one unit = one query), T4's
-``random_substitution`` attack on ``targets`` documents at ranks 21-50 with a victim budget of
+``random_substitution`` (or ``--attack prada_wu_2023``) attack on ``targets`` documents at ranks 21-50 with a victim budget of
 100 queries each (one unit = one target), and CertDR certification of ``certify`` queries' top
 10 (adaptive betting, n_max 512; one unit = one query). Each backend runs the whole audit in a
 fresh output folder; a step's units/s divides its units by the step's wall time (from
-results.json timings: ``rerank:vaswani``, ``t4:random_substitution:neural:attack``,
+results.json timings: ``rerank:vaswani``, ``t4:<attack>:neural:attack``,
 ``certify:queries``), which includes shipping the job to the workers and, for the first step,
 starting them. Each backend's results are compared with the first backend's: identical, or the
 same apart from float32 last-bit differences (a text embedded in another batch, or with another
@@ -50,14 +50,18 @@ tasks:
     targets: {{rank_ranges: [[21, 50]], per_query: 1, queries: {targets}}}
     budget: {{max_words: 10, max_victim_queries: 100}}
     injection: {{enabled: false}}
-    attacks: [{{name: random_substitution}}]
+    attacks: [{attack}]
   certify: {{enabled: true, queries: {certify}, candidates: 10, k_values: [1, 3, 5], alpha: 0.05, min_similarity: 0.7,
              score_map: calibrated, calibration_queries: 8, n_min: 32, n_max: 512}}
 {executor}
 output: {{html: false}}
 """
 
-STEPS = {"rerank": "rerank:vaswani", "attack": "t4:random_substitution:neural:attack", "certify": "certify:queries"}
+ATTACKS = {
+    "random_substitution": "{name: random_substitution}",
+    # a black-box PRADA with a small distilled bi-encoder surrogate (trained once by the driver, outside the unit timing)
+    "prada_wu_2023": "{name: prada_wu_2023, options: {surrogate_queries: 12, distill_steps: 20, heldout_queries: 2, candidates_per_word: 3}}",
+}
 
 
 def _executor(spec: str) -> str:
@@ -104,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--certify", type=int, default=6)
     ap.add_argument("--backends", nargs="+", default=["in-process", "processes:1", "processes:2", "ray:2"])
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--attack", choices=sorted(ATTACKS), default="random_substitution",
+                    help="The attack whose target units are timed (prada_wu_2023: costlier units, gradient steps per target).")
     ap.add_argument("--keep", type=Path, help="Keep the audits' output folders here (default: a temporary folder).")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -114,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     from robustrank.audit import run_audit
     from robustrank.config import load_config
 
+    steps = {"rerank": "rerank:vaswani", "attack": f"t4:{args.attack}:neural:attack", "certify": "certify:queries"}
     rows: dict[str, dict[str, float]] = {}
     units: dict[str, int] = {}
     reference = None
@@ -125,16 +132,17 @@ def main(argv: list[str] | None = None) -> int:
             tmp = str(args.keep)
         for spec in args.backends:
             cfg_path = Path(tmp) / f"{spec.replace(':', '_')}.yaml"
-            cfg_path.write_text(CONFIG.format(queries=args.queries, targets=args.targets, certify=args.certify, repo=REPO, executor=_executor(spec)))
+            cfg_path.write_text(CONFIG.format(queries=args.queries, targets=args.targets, certify=args.certify, repo=REPO,
+                                               attack=ATTACKS[args.attack], executor=_executor(spec)))
             t0 = time.perf_counter()
             results, _ = run_audit(load_config(cfg_path), out_dir=Path(tmp) / spec.replace(":", "_"), progress=False, render_html=False)
             wall = time.perf_counter() - t0
             bad = {k: t.get("error") for k, t in results["tasks"].items() if t["status"] != "ok"}
             if bad:
                 raise SystemExit(f"{spec}: tasks failed: {bad}")
-            t4 = results["tasks"]["t4"]["result"]["attacks"]["random_substitution"]["systems"]["neural"]
+            t4 = results["tasks"]["t4"]["result"]["attacks"][args.attack]["systems"]["neural"]
             units = {"rerank": args.queries, "attack": len(t4["targets"]), "certify": len(results["tasks"]["certify"]["result"]["queries"])}
-            rows[spec] = {step: units[step] / results["timings"][key] for step, key in STEPS.items()}
+            rows[spec] = {step: units[step] / results["timings"][key] for step, key in steps.items()}
             rows[spec]["audit_wall_s"] = wall
             content = {"metrics": results["metrics"], "tasks": _stable(results["tasks"])}
             reference = reference or content
@@ -150,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'backend':<13} {'rerank/s':>9} {'attack/s':>9} {'certify/s':>10} {'audit s':>8}  ratio vs processes:1 (rerank, attack, certify)"
           "  identical / same non-float content / max relative float difference")
     for spec, r in rows.items():
-        ratio = "  ".join(f"{r[s] / base[s]:.2f}" for s in STEPS) if base else "-"
+        ratio = "  ".join(f"{r[s] / base[s]:.2f}" for s in steps) if base else "-"
         same, worst = same_discrete[spec]
         print(f"{spec:<13} {r['rerank']:>9.2f} {r['attack']:>9.2f} {r['certify']:>10.3f} {r['audit_wall_s']:>8.1f}  {ratio:<45}"
               f"  {identical[spec]} / {same} / {worst:.1e}")
