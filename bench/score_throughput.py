@@ -56,10 +56,15 @@ def load_pairs(n_queries: int, depth: int) -> list[tuple[str, str]]:
     return pairs
 
 
-def _sorted_order(tok, first, second, max_length: int) -> list[int]:
+def _sorted_batches(tok, first, second, max_length: int, batch_size: int):
+    """Tokenise once, order by token count (longest first), pad each batch to its own longest:
+    yields (input indices, padded tensors). The raw side does not tokenise twice."""
     args = (first,) if second is None else (first, second)
-    ids = tok(*args, truncation=True, max_length=max_length)["input_ids"]
-    return sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    enc = tok(*args, truncation=True, max_length=max_length)
+    order = sorted(range(len(enc["input_ids"])), key=lambda i: -len(enc["input_ids"][i]))
+    for i in range(0, len(order), batch_size):
+        idx = order[i : i + batch_size]
+        yield idx, tok.pad({k: [enc[k][j] for j in idx] for k in enc}, return_tensors="pt")
 
 
 class RawBi:
@@ -73,12 +78,10 @@ class RawBi:
 
     def __call__(self, pairs, batch_size: int, max_length: int) -> np.ndarray:
         texts = list(dict.fromkeys(t for p in pairs for t in p))
-        order = _sorted_order(self.tok, texts, None, max_length)
         embs = {}
         with torch.inference_mode():
-            for i in range(0, len(order), batch_size):
-                batch = [texts[j] for j in order[i : i + batch_size]]
-                enc = self.tok(batch, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+            for idx, enc in _sorted_batches(self.tok, texts, None, max_length, batch_size):
+                batch = [texts[j] for j in idx]
                 h = self.model(**enc).last_hidden_state
                 m = enc["attention_mask"].unsqueeze(-1).float()
                 e = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1)
@@ -97,12 +100,9 @@ class RawCE:
 
     def __call__(self, pairs, batch_size: int, max_length: int) -> np.ndarray:
         qs, ds = [q for q, _ in pairs], [d for _, d in pairs]
-        order = _sorted_order(self.tok, qs, ds, max_length)
         out = np.empty(len(pairs))
         with torch.inference_mode():
-            for i in range(0, len(order), batch_size):
-                idx = order[i : i + batch_size]
-                enc = self.tok([qs[j] for j in idx], [ds[j] for j in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+            for idx, enc in _sorted_batches(self.tok, qs, ds, max_length, batch_size):
                 out[idx] = self.model(**enc).logits[:, 0].numpy()
         return out
 
