@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -14,7 +15,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # never the user's ~/.cache/robustrank: each test gets its own shared cache (fixture below)
-os.environ["ROBUSTRANK_CACHE_DIR"] = tempfile.mkdtemp(prefix="robustrank-test-cache-")
+os.environ["ROBUSTRANK_CACHE_DIR"] = _SESSION_CACHE = tempfile.mkdtemp(prefix="robustrank-test-cache-")
+atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)  # leave no folder behind
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = FIXTURES / "tiny"
