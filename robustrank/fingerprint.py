@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from robustrank import __version__
+from robustrank.data.collection import sha256_file
 
 __all__ = ["PERFORMANCE_KEYS", "audit_fingerprint", "callable_source_fingerprint", "config_part", "data_files"]
 
@@ -48,14 +49,6 @@ declarations the compliance record copies (intended use, operating domain)."""
 
 def _sha(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def _file_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def config_part(config: Any) -> str:
@@ -104,7 +97,7 @@ def data_part(config: Any) -> dict[str, str]:
     out = {}
     for label, path in sorted(data_files(config).items()):
         try:
-            out[label] = _file_sha(path)
+            out[label] = sha256_file(path)
         except OSError:
             out[label] = "missing"
     return out
@@ -121,7 +114,7 @@ def callable_source_fingerprint(fn: Any) -> dict[str, str]:
     if not src:
         return {}
     try:
-        return {Path(src).name: _file_sha(Path(src))}
+        return {Path(src).name: sha256_file(Path(src))}
     except OSError:
         return {}
 
