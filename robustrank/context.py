@@ -226,32 +226,27 @@ class AuditContext:
             else:
                 out[qid] = [(d, s) for d, s in done]
 
-        def store(qid: str, ranked: list[tuple[str, float]]) -> None:
-            check_finite(qid, ranked, f"ranker {getattr(ranker or self.ranker, 'name', '?')!r}")
-            out[qid] = [(d, s) for d, s in self.checkpoint.put("rerank", f"{label}/{qid}", ranked)]
-
+        if not todo:
+            return {q: out[q] for q in queries}
         ex = self.config.executor
         rc = ranker_config if ranker_config is not None else (self.config.ranker if ranker is None else None)
-        if todo and ex.type != "in-process" and rc is not None and rc.type != "bm25":
-            if ranker is not None:
-                self.jobs.add(ranker, rc, self.config.base_dir)
-            units = []
-            for qid, text in todo.items():
-                ids = [d for d, _ in candidates.get(qid, ()) if d in documents]
-                units.append((qid, (text, ids, [documents[d].full_text for d in ids])))
-            with self.timed(f"executor:{ex.type}"), self.reporter.bar("rerank", desc, len(units)) as bar:
-                def stream(qid: str, ranked: list[tuple[str, float]]) -> None:
-                    store(qid, ranked)
-                    bar.update()
+        with self.reporter.bar("rerank", desc, len(todo)) as bar:
+            def store(qid: str, ranked: list[tuple[str, float]]) -> None:
+                check_finite(qid, ranked, f"ranker {getattr(ranker or self.ranker, 'name', '?')!r}")
+                out[qid] = [(d, s) for d, s in self.checkpoint.put("rerank", f"{label}/{qid}", ranked)]
+                bar.update()
 
-                self.pool.map(f"rerank {label}", RerankJob(ranker or self.ranker), units, stream)
-        elif todo:
-            with self.reporter.bar("rerank", desc, len(todo)) as bar:
-                def store_in_process(qid: str, ranked: list[tuple[str, float]]) -> None:
-                    store(qid, ranked)
-                    bar.update()
-
-                rerank(ranker or self.ranker, todo, candidates, documents, on_query=store_in_process)
+            if ex.type != "in-process" and rc is not None and rc.type != "bm25":
+                if ranker is not None:
+                    self.jobs.add(ranker, rc, self.config.base_dir)
+                units = []
+                for qid, text in todo.items():
+                    ids = [d for d, _ in candidates.get(qid, ()) if d in documents]
+                    units.append((qid, (text, ids, [documents[d].full_text for d in ids])))
+                with self.timed(f"executor:{ex.type}"):
+                    self.pool.map(f"rerank {label}", RerankJob(ranker or self.ranker), units, store)
+            else:
+                rerank(ranker or self.ranker, todo, candidates, documents, on_query=store)
         return {q: out[q] for q in queries}
 
     @property
