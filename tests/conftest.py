@@ -107,6 +107,17 @@ def results() -> dict:
     return json.loads(FULL_RESULTS.read_text())
 
 
+def tiny_t4(similarity_model: object, *, injection: str = "{enabled: false}") -> str:
+    """The tiny T4 settings audit tests share (YAML lines under ``tasks.t4:``): 3 queries x 2
+    targets at ranks 3-10, a budget of 2 words and 6 victim queries, bigram fluency."""
+    return ("    enabled: true\n"
+            "    targets: {rank_ranges: [[3, 10]], per_query: 2, queries: 3}\n"
+            "    budget: {max_words: 2, max_victim_queries: 6}\n"
+            f"    similarity_model: {similarity_model}\n"
+            "    fluency: {order: 2}\n"
+            f"    injection: {injection}\n")
+
+
 def write_config(path: Path, text: str) -> Path:
     """Write a YAML config file and return its path."""
     path.write_text(text)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import tiny_t4
 
 from robustrank.adversarial.edits import apply_edits, changed_words, stuffing_edits
 from robustrank.adversarial.types import (
@@ -216,13 +217,7 @@ def test_prada_greedy_finds_improvement_on_controlled_victim(tiny_env, tiny_cros
 
 T4_BLOCK = """
   t4:
-    enabled: true
-    targets: {{rank_ranges: [[3, 10]], per_query: 2, queries: 3}}
-    budget: {{max_words: 2, max_victim_queries: 6}}
-    similarity_model: {bi}
-    fluency: {{order: 2}}
-    injection: {{n_docs: 2, stuffed_terms: 4}}
-    attacks:
+{t4}    attacks:
       - name: prada_wu_2023
         options: {{surrogate_init: {ce}, max_steps: 1, batch_size: 4, positive_depth: 1, negative_from: 2, surrogate_queries: 3, pairs_per_query: 2, loss_docs: 3}}
       - name: keyword_stuffing
@@ -236,7 +231,7 @@ T4_BLOCK = """
 def _t4_config(tiny_config, tiny_bi_encoder, tiny_cross_encoder):
     text = Path(tiny_config).read_text()
     text = text.replace("  t1:\n    bootstrap_samples: 200\n", "  t1: {enabled: false}\n  t2: {enabled: false}\n  t3: {enabled: false}\n")
-    text = text.replace("tasks:\n", "tasks:" + T4_BLOCK.format(bi=tiny_bi_encoder, ce=tiny_cross_encoder), 1)
+    text = text.replace("tasks:\n", "tasks:" + T4_BLOCK.format(t4=tiny_t4(tiny_bi_encoder, injection="{n_docs: 2, stuffed_terms: 4}"), ce=tiny_cross_encoder), 1)
     Path(tiny_config).write_text(text)
     return tiny_config
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import tiny_t4
+
 from robustrank.adversarial.bm25_column import column_key
 
 T4_ONLY = """
@@ -12,13 +14,7 @@ T4_ONLY = """
   t2: {{enabled: false}}
   t3: {{enabled: false}}
   t4:
-    enabled: true
-    targets: {{rank_ranges: [[3, 10]], per_query: 2, queries: 3}}
-    budget: {{max_words: 2, max_victim_queries: 6}}
-    similarity_model: {sim}
-    fluency: {{order: 2}}
-    injection: {{enabled: false}}
-    attacks:
+{t4}    attacks:
       - name: random_substitution
       - name: keyword_stuffing
         options: {{mode: prepend}}
@@ -27,7 +23,7 @@ T4_ONLY = """
 
 def _config(tiny_config: Path, model: Path, sim: Path, out: Path) -> Path:
     text = Path(tiny_config).read_text()
-    text = text.replace("  t1:\n    bootstrap_samples: 200\n", T4_ONLY.format(sim=sim))
+    text = text.replace("  t1:\n    bootstrap_samples: 200\n", T4_ONLY.format(t4=tiny_t4(sim)))
     text = text.replace(f"  model: {text.split('  model: ')[1].splitlines()[0]}\n", f"  model: {model}\n", 1)
     text = text.replace(text.split("  dir: ")[1].splitlines()[0], str(out))
     path = out.parent / f"{out.name}.yaml"

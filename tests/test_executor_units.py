@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import tiny_t4
 
 from robustrank.audit import run_audit
 from robustrank.config import load_config
@@ -31,13 +32,7 @@ tasks:
   t2: {{enabled: false}}
   t3: {{enabled: false}}
   t4:
-    enabled: true
-    targets: {{rank_ranges: [[3, 10]], per_query: 2, queries: 3}}
-    budget: {{max_words: 2, max_victim_queries: 6}}
-    similarity_model: {bi}
-    fluency: {{order: 2}}
-    injection: {{enabled: false}}
-    defenses: [{{name: perplexity_detector}}]
+{t4}    defenses: [{{name: perplexity_detector}}]
     attacks:
 {attacks}
   certify: {{enabled: true, queries: 3, candidates: 4, k_values: [1, 2], alpha: 0.1, n_min: 8, n_max: 64, max_set_size: 3, min_similarity: 0.5}}
@@ -70,7 +65,7 @@ def _lexicon(tmp_path: Path) -> Path:
 
 def _write(tmp_path: Path, name: str, *, ranker: str, data: Path, bi: Path, attacks: str, executor: str = "") -> Path:
     p = tmp_path / f"{name}.yaml"
-    p.write_text(CONFIG.format(lex=_lexicon(tmp_path), ranker=ranker, data=data, bi=bi, attacks=attacks,
+    p.write_text(CONFIG.format(lex=_lexicon(tmp_path), ranker=ranker, data=data, t4=tiny_t4(bi), attacks=attacks,
                                executor=f"executor: {{{executor}}}" if executor else ""))
     return p
 
