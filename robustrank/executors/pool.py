@@ -91,7 +91,7 @@ class UnitPool:
         self.cfg = cfg
         self.registry = registry or JobRegistry()
         self.device = device
-        self.gpu_ids = visible_gpus()
+        self.gpu_ids = visible_gpus() if cfg.type != "in-process" else []  # in-process: the audit's own ranker places itself
         self.gpus = len(self.gpu_ids) if uses_gpu(device, self.gpu_ids) else 0
         self.fallbacks: list[str] = []
         self.units_run = 0
@@ -101,11 +101,6 @@ class UnitPool:
         self._ray_task: Any = None
         self._ray_gpu = False
         self._ray_refs: dict[str, Any] = {}
-
-    @property
-    def type(self) -> str:
-        """The backend: in-process, processes or ray."""
-        return self.cfg.type
 
     def map(self, label: str, job: Any, units: Sequence[Unit], on_result: Callable[[str, Any], Any]) -> None:
         """Run ``job`` on every unit; ``on_result(unit key, result)`` as each finishes (any order).
