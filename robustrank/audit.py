@@ -23,6 +23,7 @@ from robustrank.ranked import TIE_RULE
 from robustrank.rankers.base import Ranker, SupportsFingerprint
 from robustrank.rankers.build import build_ranker
 from robustrank.rankers.cache import CachedRanker
+from robustrank.rankers.score_store import open_score_store
 from robustrank.report import render_compliance, render_report
 from robustrank.results import SCHEMA_VERSION, check_task_result, environment, write_json_atomic
 from robustrank.runfiles import export_runs
@@ -114,6 +115,7 @@ def _run_locked(config: AuditConfig, out: Path, *, progress: bool, render_html: 
     ctx.timings["build_ranker"] = time.perf_counter() - t0
     ctx.in_domain  # unreadable in-domain data is an input error (exit 2), not an errored task  # noqa: B018
     model_fp = model_part(ranker)
+    ranker.attach_store(open_score_store(config.ranker.model_dump(mode="json"), ranker.inner, model_fp))
     fp = audit_fingerprint(config, model=model_fp)
     ckpt_path = out / "checkpoint.jsonl"
     if not resume:
@@ -123,6 +125,7 @@ def _run_locked(config: AuditConfig, out: Path, *, progress: bool, render_html: 
         return _run_tasks(config, out, ctx, ranker, checkpoint, model_fp, started, t0, render_html)
     finally:
         ctx.close()
+        ranker.flush()
         checkpoint.close()
 
 
@@ -160,6 +163,7 @@ def _run_tasks(config, out, ctx, ranker, checkpoint, model_fp, started, t0, rend
     datasets = {}
     for name, coll in ctx.loaded_collections().items():
         datasets[name] = {**coll.summary(), "sha256": coll.fingerprint()}
+    ranker.flush()  # so results.json counts the scores kept for the next audit
     ctx.timings["total"] = time.perf_counter() - t0
     ranker_desc = _ranker_description(ranker, model_fp)
     metrics = {name: value for task in tasks.values() if task["status"] == "ok" for name, value in (task["result"].get("metrics") or {}).items()}

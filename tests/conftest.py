@@ -16,6 +16,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # never the user's ~/.cache/robustrank: each test gets its own shared cache (fixture below)
 os.environ["ROBUSTRANK_CACHE_DIR"] = _SESSION_CACHE = tempfile.mkdtemp(prefix="robustrank-test-cache-")
+# audits in tests compute their scores (a second run in one test must not reuse the first's);
+# tests/test_score_store.py turns the persistent score store back on
+os.environ["ROBUSTRANK_SCORE_STORE"] = "off"
 atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)  # leave no folder behind
 
 FIXTURES = Path(__file__).parent / "fixtures"
