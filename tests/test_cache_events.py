@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextvars
 import importlib.util
 import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,9 +60,15 @@ def test_process_workers_use_the_audits_cache_dir(tmp_path):
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs Ray: pip install 'robustrank[ray]'")
 def test_ray_workers_use_the_audits_cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # single-node local test cluster
+    import cloudpickle
+
     cfg = ExecutorConfig(type="ray", workers=1, units_per_task=1, object_store_mb=80)
-    with using_cache_dir(str(tmp_path / "from-model-yaml")):
-        assert _worker_roots(cfg) == [str(tmp_path / "from-model-yaml")] * 2
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # Ray workers cannot import tests/
+    try:
+        with using_cache_dir(str(tmp_path / "from-model-yaml")):
+            assert _worker_roots(cfg) == [str(tmp_path / "from-model-yaml")] * 2
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 
 def test_events_are_counted_per_kind_with_their_keys(tmp_path):
@@ -116,11 +123,14 @@ def test_second_audit_records_hits_where_the_first_missed_and_published(tmp_path
     from robustrank.config import load_config
     from robustrank.results import read_results
 
-    cache = tmp_path / "model-yaml-cache"  # not the environment's folder (conftest): cache_dir: wins
+    cache = tmp_path / "model-yaml-cache<i>"  # not the environment's folder (conftest): cache_dir: wins
     runs = []
     for name in ("a", "b"):
-        _, path = run_audit(load_config(_config(tiny_config, tiny_cross_encoder, tmp_path / name, cache)), render_html=False)
+        _, path = run_audit(load_config(_config(tiny_config, tiny_cross_encoder, tmp_path / name, cache)), render_html=name == "b")
         runs.append(read_results(path)["shared_cache"])  # the schema accepts the record
+    page = (tmp_path / "b" / "report.html").read_text()
+    assert "shared cache: t4-bm25</td><td class=\"l\">2 hits, 0 misses, 0 published, 0 ignored (" in page
+    assert "model-yaml-cache&lt;i&gt;" in page and "model-yaml-cache<i>" not in page  # escaped
     first, second = runs
     assert first["dir"] == second["dir"] == str(cache)
     rows = first["kinds"]["t4-bm25"]
