@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from robustrank import __version__
+from robustrank import __version__, cache_events
 from robustrank.checkpoint import Checkpoint
 from robustrank.config.audit import AuditConfig
 from robustrank.config.tasks import task_class
@@ -27,7 +27,7 @@ from robustrank.rankers.score_store import open_score_store
 from robustrank.report import render_compliance, render_report
 from robustrank.results import SCHEMA_VERSION, check_task_result, environment, write_json_atomic
 from robustrank.runfiles import export_runs
-from robustrank.sharedcache import using_cache_dir
+from robustrank.sharedcache import cache_root, using_cache_dir
 
 __all__ = ["config_fingerprint", "run_audit"]
 
@@ -101,7 +101,7 @@ def run_audit(
     out = Path(out_dir) if out_dir else config.output_dir()
     out.mkdir(parents=True, exist_ok=True)
     cache = config.cache_dir if config.cache_dir in (None, "off") else str(config.resolve(config.cache_dir))
-    with OutputLock(out), using_cache_dir(cache):
+    with OutputLock(out), using_cache_dir(cache), cache_events.collecting():
         return _run_locked(config, out, progress=progress, render_html=render_html, resume=resume, progress_mode=progress_mode)
 
 
@@ -194,6 +194,7 @@ def _run_tasks(config, out, ctx, ranker, checkpoint, model_fp, started, t0, rend
         },
         "timings": {k: round(v, 3) for k, v in ctx.timings.items()},
         "execution": ctx.executor_info(),
+        "shared_cache": cache_events.summary(cache_root()),
         "metrics": metrics,
         "tasks": tasks,
     }

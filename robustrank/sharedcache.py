@@ -16,7 +16,10 @@ data (or of another model) reuses them instead of recomputing:
   Weights in it are safetensors, like everything robustrank loads (docs/security.md).
 
 An audit sets the folder for its duration with :func:`using_cache_dir`; library callers use
-:func:`cache_root` (the folder in force, or None when disabled).
+:func:`cache_root` (the folder in force, or None when disabled). An executor hands the folder in
+force to its worker processes (:func:`worker_setting` in the driver, :func:`enter_worker` in the
+worker). Every read and write is reported to :mod:`robustrank.cache_events` (results.json's
+``shared_cache``).
 """
 
 from __future__ import annotations
@@ -34,15 +37,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from robustrank import cache_events
 from robustrank.data.collection import sha256_file
 
 __all__ = [
     "ENV_VAR",
     "SharedCache",
     "cache_root",
+    "enter_worker",
     "publish_dir",
     "restore_dir",
     "using_cache_dir",
+    "worker_setting",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,6 +85,19 @@ def using_cache_dir(value: str | os.PathLike[str] | None) -> Iterator[Path | Non
         yield _active.get()
     finally:
         _active.reset(token)
+
+
+def worker_setting() -> str:
+    """The folder in force as a string for a worker process (``off`` when disabled)."""
+    root = cache_root()
+    return str(root) if root is not None else "off"
+
+
+def enter_worker(setting: str) -> None:
+    """In an executor's worker process: use the driver's folder (:func:`worker_setting`) and mark
+    the process as a worker for :mod:`robustrank.cache_events`."""
+    os.environ[ENV_VAR] = setting
+    cache_events.in_worker()
 
 
 def _manifest(folder: Path) -> dict[str, str]:
@@ -145,9 +164,11 @@ class SharedCache:
         """Copy the verified entry ``kind/key`` to the new folder ``dest``; False on a miss or a bad entry."""
         entry = self.root / kind / key
         if not self.usable() or not entry.exists():
+            cache_events.note(kind, key, "miss")
             return False
         if not _verified(entry):
             log.warning("shared cache entry %s is incomplete or corrupt; ignored", entry)
+            cache_events.note(kind, key, "ignored")
             return False
         tmp = dest.with_name(dest.name + f".restore-{uuid.uuid4().hex[:8]}")
         _copy_tree(entry, tmp)
@@ -156,6 +177,7 @@ class SharedCache:
             shutil.rmtree(dest)
         tmp.rename(dest)
         log.info("reused %s from the shared cache %s", dest, entry)
+        cache_events.note(kind, key, "hit")
         return True
 
     def put_dir(self, kind: str, key: str, src: Path) -> Path | None:
@@ -164,6 +186,7 @@ class SharedCache:
         if not self.usable():
             return None
         if _verified(entry):
+            cache_events.note(kind, key, "published")
             return entry
         tmp = self._tmp(kind)
         try:
@@ -178,6 +201,7 @@ class SharedCache:
             log.warning("could not store %s in the shared cache: %s", src, exc)
             shutil.rmtree(tmp, ignore_errors=True)
             return None
+        cache_events.note(kind, key, "published")
         return entry
 
     # -- records --------------------------------------------------------------------------------
@@ -185,6 +209,7 @@ class SharedCache:
         """The verified record ``kind/key``, or None on a miss or a bad entry."""
         path = self.root / kind / f"{key}.json"
         if not self.usable() or not path.is_file():
+            cache_events.note(kind, key, "miss")
             return None
         try:
             wrapper = json.loads(path.read_text("utf-8"))
@@ -194,7 +219,9 @@ class SharedCache:
             ok = False
         if not ok:
             log.warning("shared cache record %s is incomplete or corrupt; ignored", path)
+            cache_events.note(kind, key, "ignored")
             return None
+        cache_events.note(kind, key, "hit")
         return body
 
     def put_json(self, kind: str, key: str, payload: Any) -> Path | None:
@@ -211,6 +238,7 @@ class SharedCache:
             log.warning("could not store %s in the shared cache: %s", path, exc)
             tmp.unlink(missing_ok=True)
             return None
+        cache_events.note(kind, key, "published")
         return path
 
 

@@ -15,7 +15,8 @@ each result to a callback as soon as it is done, so results stream into the chec
 
 Each worker runs ``threads_per_worker`` torch threads; with visible GPUs and ``device`` auto or
 cuda, each worker takes one GPU (processes: ``CUDA_VISIBLE_DEVICES`` round-robin; Ray:
-``num_gpus=1`` per task). A job that cannot be pickled runs in-process with a warning, recorded
+``num_gpus=1`` per task). Workers use the driver's shared artefact cache folder (``cache_dir:`` of
+model.yaml, :func:`robustrank.sharedcache.worker_setting`). A job that cannot be pickled runs in-process with a warning, recorded
 in :attr:`UnitPool.fallbacks`.
 """
 
@@ -31,6 +32,7 @@ from typing import Any
 from robustrank.config.executor import ExecutorConfig
 from robustrank.executors.jobs import WORKER_DEVICE_ENV, JobRegistry, cached_job, dumps_job, load_job, run_job
 from robustrank.gpus import detect_gpus, uses_gpu, worker_device, worker_visible_devices
+from robustrank.sharedcache import enter_worker, worker_setting
 
 __all__ = ["UnitPool"]
 
@@ -48,8 +50,10 @@ def visible_gpus() -> list[str]:
         return []
 
 
-def _init_worker(threads: int, device: str, gpus: list[str], counter: Any) -> None:
-    """Process-pool initializer: torch threads and, with GPUs, one device per worker (round-robin)."""
+def _init_worker(threads: int, device: str, gpus: list[str], counter: Any, cache: str = "off") -> None:
+    """Process-pool initializer: the driver's shared cache folder, torch threads and, with GPUs,
+    one device per worker (round-robin)."""
+    enter_worker(cache)
     if uses_gpu(device, gpus):
         with counter.get_lock():
             index = counter.value
@@ -65,9 +69,11 @@ def _process_chunk(digest: str, path: str, payloads: list[Any]) -> list[Any]:
     return run_job(load_job(digest, path), payloads)
 
 
-def _ray_chunk(threads: int, gpu: bool, digest: str, ref: list[Any], payloads: list[Any]) -> list[Any]:
+def _ray_chunk(threads: int, gpu: bool, digest: str, ref: list[Any], payloads: list[Any], cache: str = "off") -> list[Any]:
     import ray
     import torch
+
+    enter_worker(cache)
 
     if gpu:  # Ray set CUDA_VISIBLE_DEVICES to this task's GPU
         os.environ[WORKER_DEVICE_ENV] = "cuda:0"
@@ -148,7 +154,7 @@ class UnitPool:
             counter = ctx.Value("i", 0)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.cfg.workers, mp_context=ctx, initializer=_init_worker,
-                initargs=(self.cfg.threads_per_worker, self.device, self.gpu_ids, counter),
+                initargs=(self.cfg.threads_per_worker, self.device, self.gpu_ids, counter, worker_setting()),
             )
         return self._pool
 
@@ -234,13 +240,14 @@ class UnitPool:
         if digest not in self._ray_refs:
             self._ray_refs[digest] = ray.put(data)
         ref = [self._ray_refs[digest]]  # nested: workers fetch it only on a cache miss
+        cache = worker_setting()
         queue = list(range(len(chunks)))
         in_flight: dict[Any, int] = {}
         try:
             while queue or in_flight:
                 while queue and len(in_flight) < self.cfg.max_in_flight:
                     i = queue.pop(0)
-                    in_flight[self._ray_task.remote(self.cfg.threads_per_worker, self._ray_gpu, digest, ref, [p for _, p in chunks[i]])] = i
+                    in_flight[self._ray_task.remote(self.cfg.threads_per_worker, self._ray_gpu, digest, ref, [p for _, p in chunks[i]], cache)] = i
                 done, _ = ray.wait(list(in_flight), num_returns=1)
                 for obj in done:
                     i = in_flight.pop(obj)

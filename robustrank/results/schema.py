@@ -150,6 +150,27 @@ class Fingerprints(BaseModel):
     datasets: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
+class SharedCacheKind(BaseModel):
+    """One kind of shared-cache entry: how often each event happened, and to which keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hits: int = Field(ge=0, description="Verified entries used instead of recomputing.")
+    misses: int = Field(ge=0, description="Lookups that found no entry (or an unusable cache folder).")
+    published: int = Field(ge=0, description="Entries in the cache after a write (stored now, or already there).")
+    ignored: int = Field(ge=0, description="Entries present but incomplete or corrupt, so not used.")
+    keys: dict[Literal["hit", "miss", "published", "ignored"], list[str]]
+
+
+class SharedCacheRecord(BaseModel):
+    """What the audit took from and gave to the shared artefact cache (robustrank.cache_events)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dir: str | None = Field(description="The cache folder in force; null when the cache was off.")
+    kinds: dict[str, SharedCacheKind] = Field(default_factory=dict)
+
+
 class PluginRecord(BaseModel):
     """Which distribution supplied a plugin."""
 
@@ -185,6 +206,7 @@ class Results(BaseModel):
     checkpoint: dict[str, Any]
     timings: dict[str, float]
     execution: dict[str, Any] = Field(default_factory=dict, description="Where work units ran: executor type, units run on it, GPUs, jobs that fell back to in-process.")
+    shared_cache: SharedCacheRecord | None = Field(None, description="Shared artefact cache use: folder in force, per kind hits, misses, published, ignored, with keys.")
     metrics: dict[str, MetricValue] = Field(description="Union of every ok task's metrics, keyed by canonical metric key.")
     tasks: dict[str, TaskRecord]
 
