@@ -145,3 +145,6 @@ def test_second_audit_reuses_every_score_of_the_first(tiny_config, tmp_path):
     assert first["misses"] > 0 and first["store"]["hits"] == 0 and first["store"]["written"] == first["misses"]
     assert second["misses"] == 0 and second["store"]["hits"] == first["misses"] == second["store"]["loaded"]
     assert a["tasks"]["t1"]["result"] == b["tasks"]["t1"]["result"]
+    events_a, events_b = a["shared_cache"]["kinds"]["scores"], b["shared_cache"]["kinds"]["scores"]
+    assert (events_a["hits"], events_a["misses"], events_a["published"]) == (0, 1, 1)
+    assert (events_b["hits"], events_b["misses"], events_b["published"]) == (1, 0, 0)

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from robustrank import __version__
+from robustrank import __version__, cache_events
 from robustrank.sharedcache import SharedCache, cache_root
 
 __all__ = ["ScoreStore", "open_score_store", "store_key"]
@@ -128,13 +128,16 @@ class ScoreStore:
             if decoded is None:
                 log.warning("score shard %s is incomplete or corrupt; ignored", path)
                 self.ignored_shards += 1
+                cache_events.note(KIND, self._event_key(path), "ignored")
                 continue
             if total + len(decoded[1]) > self.max_entries:
                 break
+            cache_events.note(KIND, self._event_key(path), "hit")
             keys.append(decoded[0])
             values.append(decoded[1])
             total += len(decoded[1])
         if not keys:
+            cache_events.note(KIND, self.folder.name, "miss")
             return
         k = np.concatenate(keys)
         v = np.concatenate(values)
@@ -188,6 +191,10 @@ class ScoreStore:
             return
         self.written += len(values)
         self._pending.clear()
+        cache_events.note(KIND, self._event_key(path), "published")
+
+    def _event_key(self, shard: Path) -> str:
+        return f"{self.folder.name}/{shard.stem[:16]}"
 
     def stats(self) -> dict[str, int]:
         """Loaded, written (so far) and ignored-shard counts."""
