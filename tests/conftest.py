@@ -121,6 +121,17 @@ def tiny_t4(similarity_model: object, *, injection: str = "{enabled: false}") ->
             f"    injection: {injection}\n")
 
 
+def tiny_t4_only(config_text: str, similarity_model: object) -> str:
+    """``tiny_config``'s text with T1 replaced by T4 alone (T2/T3 off; :func:`tiny_t4` settings;
+    random substitution and prepended keyword stuffing)."""
+    block = ("  t1: {enabled: false}\n  t2: {enabled: false}\n  t3: {enabled: false}\n  t4:\n"
+             f"{tiny_t4(similarity_model)}    attacks:\n"
+             "      - name: random_substitution\n"
+             "      - name: keyword_stuffing\n"
+             "        options: {mode: prepend}\n")
+    return config_text.replace("  t1:\n    bootstrap_samples: 200\n", block)
+
+
 def write_config(path: Path, text: str) -> Path:
     """Write a YAML config file and return its path."""
     path.write_text(text)

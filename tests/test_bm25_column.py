@@ -5,25 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import tiny_t4
+from conftest import tiny_t4_only
 
 from robustrank.adversarial.bm25_column import column_key
 
-T4_ONLY = """
-  t1: {{enabled: false}}
-  t2: {{enabled: false}}
-  t3: {{enabled: false}}
-  t4:
-{t4}    attacks:
-      - name: random_substitution
-      - name: keyword_stuffing
-        options: {{mode: prepend}}
-"""
-
 
 def _config(tiny_config: Path, model: Path, sim: Path, out: Path) -> Path:
-    text = Path(tiny_config).read_text()
-    text = text.replace("  t1:\n    bootstrap_samples: 200\n", T4_ONLY.format(t4=tiny_t4(sim)))
+    text = tiny_t4_only(Path(tiny_config).read_text(), sim)
     text = text.replace(f"  model: {text.split('  model: ')[1].splitlines()[0]}\n", f"  model: {model}\n", 1)
     text = text.replace(text.split("  dir: ")[1].splitlines()[0], str(out))
     path = out.parent / f"{out.name}.yaml"

@@ -16,17 +16,6 @@ from robustrank.config.executor import ExecutorConfig
 from robustrank.executors.pool import UnitPool
 from robustrank.sharedcache import SharedCache, cache_root, using_cache_dir
 
-T4_ONLY = """
-  t1: {{enabled: false}}
-  t2: {{enabled: false}}
-  t3: {{enabled: false}}
-  t4:
-{t4}    attacks:
-      - name: random_substitution
-      - name: keyword_stuffing
-        options: {{mode: prepend}}
-"""
-
 
 class CacheRootJob:
     """A unit job that reports the shared cache folder its process sees."""
@@ -108,10 +97,9 @@ def test_an_event_in_a_worker_is_logged_not_dropped_silently(caplog):
 def _config(tiny_config: Path, sim: Path, out: Path, cache: Path) -> Path:
     # imported here: a worker unpickling CacheRootJob imports this module, and importing conftest
     # there would set $ROBUSTRANK_CACHE_DIR (conftest does at import) over the driver's setting
-    from conftest import tiny_t4
+    from conftest import tiny_t4_only
 
-    text = Path(tiny_config).read_text()
-    text = text.replace("  t1:\n    bootstrap_samples: 200\n", T4_ONLY.format(t4=tiny_t4(sim)))
+    text = tiny_t4_only(Path(tiny_config).read_text(), sim)
     text = text.replace(text.split("  dir: ")[1].splitlines()[0], str(out))
     path = out.parent / f"{out.name}.yaml"
     path.write_text(f"{text}cache_dir: '{cache}'\n")
