@@ -17,6 +17,7 @@ from robustrank.config.tasks import task_class
 from robustrank.context import AuditContext
 from robustrank.errors import TaskSkipped
 from robustrank.fingerprint import audit_fingerprint, config_part, model_part
+from robustrank.memory import release_memory
 from robustrank.outdir import OutputLock, OutputWriteError, set_aside_checkpoint
 from robustrank.plugins import load_plugin
 from robustrank.ranked import TIE_RULE
@@ -159,6 +160,7 @@ def _run_tasks(config, out, ctx, ranker, checkpoint, model_fp, started, t0, rend
                 "traceback": traceback.format_exc(limit=20),
             }
         tasks[key]["duration_s"] = round(time.perf_counter() - t_task, 3)
+        release_memory()  # a task's working memory (indexes, models, batches) back to the system before the next
 
     datasets = {}
     for name, coll in ctx.loaded_collections().items():

@@ -27,7 +27,7 @@ ORCHESTRATOR = ("robustrank.audit", "robustrank.context", "robustrank.cli")
 FOUNDATIONS = (
     "robustrank.records", "robustrank.text", "robustrank.stats", "robustrank.metrics", "robustrank.errors", "robustrank.seeds",
     "robustrank.lexicon", "robustrank.schema_base", "robustrank.data", "robustrank.rankers", "robustrank.config", "robustrank.plugins",
-    "robustrank.results",
+    "robustrank.results", "robustrank.memory",
 )
 UPPER = ("robustrank.tasks", "robustrank.executors", "robustrank.report", "robustrank.gate", "robustrank.api", *ORCHESTRATOR)
 LEAVES = ("robustrank.gate.expr",)

@@ -78,3 +78,37 @@ def test_distillation_learns_the_victims_scores(tmp_path, tiny_bi_encoder, tiny_
     assert after["spearman"]["ci_low"] <= after["spearman"]["mean"] <= after["spearman"]["ci_high"]
     # cached by content: the same inputs reuse the folder
     assert train_distilled_ranker(lists, cfg, tmp_path / "cache", device="cpu") == path
+
+
+def _weights(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "model.safetensors"))
+
+
+def test_activation_checkpointing_trains_the_same_weights(tmp_path, monkeypatch, tiny_bi_encoder, tiny_cross_encoder):
+    """Checkpointed activations (the default, for memory) recompute each layer in the backward
+    pass with dropout replayed: the trained weights equal those of plain backpropagation, for
+    both student architectures, and the saved config does not carry the training-time setting."""
+    from robustrank.adversarial.distillation import DistillationConfig, ScoredList, train_distilled_ranker
+
+    monkeypatch.setenv("ROBUSTRANK_CACHE_DIR", "off")  # both runs train
+    docs = ["noise in transistor amplifiers", "boundary layer flat plate", "dielectric constant of liquids",
+            "automatic indexing of documents", "heat transfer turbulent flow", "library catalogue indexing"]
+    lists = [ScoredList(q, tuple(docs), tuple(float(s) for s in np.random.default_rng(i).normal(size=len(docs))))
+             for i, q in enumerate(["transistor noise", "indexing documents", "heat transfer"])]
+    for arch, init in (("cross-encoder", tiny_cross_encoder), ("bi-encoder", tiny_bi_encoder)):
+        cfg = DistillationConfig(init_model=str(init), architecture=arch, max_steps=6, docs_per_list=4,
+                                 learning_rate=1e-2, max_length=32, seed=3)
+        on = train_distilled_ranker(lists, cfg, tmp_path / arch / "on", device="cpu")
+        off = train_distilled_ranker(lists, cfg, tmp_path / arch / "off", device="cpu", checkpoint_activations=False)
+        assert json.loads((on / "training.json").read_text())["activation_checkpointing"] is True
+        assert json.loads((off / "training.json").read_text())["activation_checkpointing"] is False
+        a, b = _weights(on), _weights(off)
+        assert a.keys() == b.keys()
+        init_w = _weights(Path(init))
+        moved = [k for k in a if k in init_w and a[k].shape == init_w[k].shape and not bool((a[k] == init_w[k]).all())]
+        assert moved, "training changed no weight: the comparison would be vacuous"
+        for k in a:
+            assert bool((a[k] == b[k]).all()), f"{arch}: {k} differs with checkpointed activations"
+        assert "gradient_checkpointing" not in json.loads((on / "config.json").read_text())

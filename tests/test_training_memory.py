@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from robustrank.adversarial.memory import release_training_memory
 from robustrank.adversarial.training import PairwiseExample, TrainingConfig, _epoch_batches, train_pairwise_cross_encoder
+from robustrank.memory import release_memory
 
 
 def _examples(n=200, seed=0):
@@ -54,5 +54,5 @@ def test_gradient_accumulation_gives_the_same_step(tmp_path, tiny_bi_encoder, mo
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's")
-def test_release_training_memory_trims_the_heap():
-    assert release_training_memory() is True
+def test_release_memory_trims_the_heap():
+    assert release_memory() is True

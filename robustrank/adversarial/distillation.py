@@ -29,7 +29,7 @@ from typing import Literal
 
 import numpy as np
 
-from robustrank.adversarial.memory import release_training_memory
+from robustrank.memory import release_memory
 from robustrank.rankers.device import resolve_device
 from robustrank.rankers.resolve import resolve_model, weights_fingerprint
 from robustrank.sharedcache import publish_dir, restore_dir
@@ -111,6 +111,7 @@ def train_distilled_ranker(
     progress: bool = False,
     on_step: Callable[[int, Path], None] | None = None,
     checkpoints: Sequence[int] = (),
+    checkpoint_activations: bool = True,
 ) -> Path:
     """Train (or reuse) a student ranker on a victim's scores.
 
@@ -123,6 +124,11 @@ def train_distilled_ranker(
         on_step: Called as ``on_step(step, folder)`` with a saved snapshot at every step in
             ``checkpoints`` (fidelity-vs-cost curves); not called when the model is reused.
         checkpoints: Steps at which ``on_step`` is called.
+        checkpoint_activations: Keep only each encoder layer's input during the forward pass and
+            recompute the layer in the backward pass (``torch.utils.checkpoint``, dropout replayed
+            from the saved random state): the same gradients for about one more forward pass per
+            step, and a fraction of the activation memory (docs/performance.md). Not part of the
+            content key, since the trained weights do not depend on it.
 
     Returns:
         The student's folder: a cross-encoder (loadable by ``CrossEncoderRanker``) or a
@@ -171,6 +177,8 @@ def train_distilled_ranker(
         log_scale = None
         params = list(model.parameters())
     model.train()
+    if checkpoint_activations:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     opt = torch.optim.AdamW(params, lr=cfg.learning_rate)
     sched = get_linear_schedule_with_warmup(opt, max(1, cfg.max_steps // 10), max(cfg.max_steps, 1))
 
@@ -194,6 +202,8 @@ def train_distilled_ranker(
         folder.mkdir(parents=True, exist_ok=True)
         was_training = model.training
         model.eval()
+        if checkpoint_activations:  # a training-time setting: not saved with the model
+            model.gradient_checkpointing_disable()
         model.save_pretrained(folder, safe_serialization=True)
         tok.save_pretrained(folder)
         if bi:
@@ -210,10 +220,13 @@ def train_distilled_ranker(
             "final_loss_mean_last_10pct": sum(tail) / len(tail),
             "logit_scale": float(log_scale.detach().exp()) if bi else None,
             "seconds": round(time.perf_counter() - t_start, 2),
+            "activation_checkpointing": checkpoint_activations,
             "init_weights_sha256": weights_fingerprint(init_path),
         }, indent=2))
         if was_training:
             model.train()
+        if checkpoint_activations:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
     want = set(checkpoints)
     losses: list[float] = []
@@ -259,7 +272,7 @@ def train_distilled_ranker(
     opt.state.clear()  # AdamW moments and gradients: 3x the weights; the weights go on return
     for p in params:
         p.grad = None
-    release_training_memory()
+    release_memory()
     publish_dir("distilled", key, out)
     if on_step is not None and cfg.max_steps in want:
         on_step(cfg.max_steps, out)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from robustrank.adversarial.memory import release_training_memory
+from robustrank.memory import release_memory
 from robustrank.rankers.device import resolve_device
 from robustrank.rankers.resolve import resolve_model, weights_fingerprint
 from robustrank.sharedcache import publish_dir, restore_dir
@@ -193,6 +193,6 @@ def train_pairwise_cross_encoder(
     }, indent=2))
     tmp.rename(out)
     del model, opt, sched
-    release_training_memory()
+    release_memory()
     publish_dir("pairwise-cross-encoder", key, out)
     return out

@@ -40,6 +40,7 @@ from robustrank.adversarial.targets import sample_queries, select_targets
 from robustrank.adversarial.threat import system_access
 from robustrank.adversarial.types import Budget
 from robustrank.errors import PluginError
+from robustrank.memory import release_memory
 from robustrank.seeds import derive_seed
 from robustrank.tasks.adversarial_options import T4Config
 
@@ -152,6 +153,7 @@ class AdversarialTask:
             entry: dict[str, Any] = {"attack": spec.name, "options": spec.options, "plugin": None, "prepare": {}, "systems": {}}
             for system in systems.values():
                 entry["systems"][system.name] = column.run(campaign, key, spec, system, entry)  # bm25: shared cache
+                release_memory()  # the prepared attack (a surrogate model) is gone: return its memory before the next
             entry["plugin"] = _plugin_info(spec.name)
             attacks_out[key] = entry
             for sname, res in entry["systems"].items():

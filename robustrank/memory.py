@@ -1,8 +1,8 @@
-"""Giving training memory back: after a surrogate or imitation model is trained and saved.
+"""Giving memory back: after a surrogate or imitation model is trained, after each attack and task.
 
 Python frees the model, the optimiser state and the activations once nothing refers to them, but
 glibc's allocator keeps the freed arenas mapped, so the process's resident size stays near its
-training peak for the rest of the audit. :func:`release_training_memory` collects garbage, empties
+peak for the rest of the audit. :func:`release_memory` collects garbage, empties
 the CUDA cache and asks glibc to return free heap memory to the system (``malloc_trim(0)``; a
 no-op on other C libraries and platforms).
 """
@@ -14,12 +14,12 @@ import gc
 import logging
 import sys
 
-__all__ = ["release_training_memory"]
+__all__ = ["release_memory"]
 
 log = logging.getLogger(__name__)
 
 
-def release_training_memory() -> bool:
+def release_memory() -> bool:
     """Collect garbage and trim the C heap; True when ``malloc_trim`` ran."""
     gc.collect()
     torch = sys.modules.get("torch")
