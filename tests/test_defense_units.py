@@ -187,8 +187,9 @@ def test_resume_reads_units_of_older_checkpoints(reference, tiny_bi_encoder):
     first = sorted(_defence_units(ref_out))[0]
     out = folder / "old-format"
 
-    def old(rec: dict) -> dict:
-        return {**rec, "result": rec["result"]["ranked"]} if rec["unit"] == first else rec
+    def old(rec: dict) -> dict:  # the key as older versions wrote it
+        key = f"defense/{NAME}/{first.rsplit('/', 1)[1]}"
+        return {**rec, "unit": key, "result": rec["result"]["ranked"]} if rec["unit"] == first else rec
 
     _rewrite_checkpoint(ref_out, out, old)
     res = _audit(_config(folder, tiny_bi_encoder), out, resume=True)
