@@ -105,9 +105,10 @@ def test_attack_and_certify_units_on_processes_equal_in_process(neural_configs, 
     assert proc["execution"]["fallbacks"] == []  # every job really went to the workers
     n_t4 = sum(len(s["targets"]) for a in proc["tasks"]["t4"]["result"]["attacks"].values() for s in a["systems"].values())
     n_cert = len(proc["tasks"]["certify"]["result"]["queries"])
-    assert n_t4 > 10 and n_cert == 3
-    assert proc["execution"]["units_run"] >= n_t4 + n_cert
-    assert ref["execution"] == {"type": "in-process", "units_run": n_t4 + n_cert, "gpus": 0, "fallbacks": []}
+    n_def = proc["tasks"]["certify"]["result"]["defenses"]["certdr_wu_2022"]["queries"]  # the default ranker defence's units
+    assert n_t4 > 10 and n_cert == n_def == 3
+    assert proc["execution"]["units_run"] >= n_t4 + n_cert + n_def
+    assert ref["execution"] == {"type": "in-process", "units_run": n_t4 + n_cert + n_def, "gpus": 0, "fallbacks": []}
     assert _content(proc) == _content(ref)
 
 

@@ -24,9 +24,8 @@ from robustrank.adversarial.edits import apply_edits, query_terms, stuffing_edit
 from robustrank.adversarial.screening import flag_share
 from robustrank.adversarial.specs import load_defense
 from robustrank.adversarial.target_job import screen_flag
-from robustrank.ranked import sort_ranked
-from robustrank.rankers.base import score_pairs
 from robustrank.tasks.certify_options import CertifyConfig, DefenseSpec
+from robustrank.tasks.defense_job import DefenseJob, unit_result
 from robustrank.text import words
 
 __all__ = ["evaluate_defense"]
@@ -54,20 +53,25 @@ def evaluate_defense(ctx: Any, options: CertifyConfig, coll: Any, runs: dict[str
         return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
 
 def _ranker_defense(ctx, options: CertifyConfig, coll, runs, qids, name, defended) -> dict[str, Any]:
+    """Each certified query's undefended top-n re-ranked by ``defended``: one work unit per query
+    (``defense/<name>/<query_id>``) through the executor (:class:`DefenseJob`); forwards are the
+    sum of the units' own counts, so units run by workers or read back from a checkpoint count."""
     n = options.candidates
     t0 = time.perf_counter()
-    forwards0 = getattr(defended, "forwards", 0)
-
-    def compute(qid):
+    units = {}
+    for qid in qids:
         top = [d for d, _ in runs["neural"].get(qid, []) if d in coll.documents][:n]
-        scores = score_pairs(defended, [(runs["queries"][qid], coll.documents[d].full_text) for d in top])
-        return sort_ranked(zip(top, scores.tolist()))
-
-    from tqdm.auto import tqdm
-
+        units[f"defense/{name}/{qid}"] = (runs["queries"][qid], top, [coll.documents[d].full_text for d in top])
+    with ctx.timed(f"certify:defense:{name}"):
+        done = ctx.map_units("certify", f"defense {name}", DefenseJob(defended), units)
     undefended, defended_run = {}, {}
-    for qid in tqdm(qids, desc=f"certify: {name}", unit="q", disable=not ctx.progress, leave=False):
-        ranked = [(d, s) for d, s in ctx.unit("certify", f"defense/{name}/{qid}", lambda qid=qid: compute(qid))]
+    forwards, unrecorded = 0, 0
+    for qid in qids:
+        ranked, unit_forwards = unit_result(done[f"defense/{name}/{qid}"])
+        if unit_forwards is None:  # checkpointed by an older version: its forwards were not kept
+            unrecorded += 1
+        else:
+            forwards += unit_forwards
         full = runs["neural"].get(qid, [])
         top_ids = {d for d, _ in ranked}
         rest = [d for d, _ in full if d not in top_ids]
@@ -84,11 +88,12 @@ def _ranker_defense(ctx, options: CertifyConfig, coll, runs, qids, name, defende
     return {
         "effectiveness": eff,
         "samples": int(describe.get("samples", 0)),
-        "forwards": int(getattr(defended, "forwards", 0) - forwards0),
+        "forwards": forwards,
         "queries": len(qids),
         "candidates": n,
         "protocol": f"the defended ranker re-ranks the undefended top-{n}; documents below keep their order",
         "seconds": round(time.perf_counter() - t0, 3),
+        **({"forwards_unrecorded_units": unrecorded} if unrecorded else {}),
     }
 
 def _screen(ctx, options: CertifyConfig, coll, runs, qids, name, screen) -> dict[str, Any]:
