@@ -76,3 +76,38 @@ def test_ray_backend_retries_killed_worker(reference, tmp_path, tiny_dataset, mo
     assert _t1(results) == _t1(reference)
     runs = _ranked_lists(tmp_path / "ray")
     assert len(runs) == 4 and runs == _ranked_lists(tmp_path / "ref")
+
+
+class _LoggingJob:
+    """A job without ``run_batch``: records when each unit runs."""
+
+    def __init__(self, log: list[str]):
+        self.log = log
+
+    def run(self, payload: str) -> str:
+        self.log.append(f"run {payload}")
+        return payload.upper()
+
+
+class _BatchJob(_LoggingJob):
+    def run_batch(self, payloads: list[str]) -> list[str]:
+        self.log.append(f"batch {len(payloads)}")
+        return [p.upper() for p in payloads]
+
+
+def test_in_process_stores_each_unit_before_the_next_runs():
+    """In-process, a unit's result is handed on (checkpointed, counted by the progress bar) as soon
+    as it finishes, not when its whole chunk of ``units_per_task`` has run; a job that batches
+    across units (``run_batch``) still gets the chunk at once."""
+    from robustrank.config.executor import ExecutorConfig
+    from robustrank.executors.pool import UnitPool
+
+    pool = UnitPool(ExecutorConfig(type="in-process", units_per_task=4))
+    log: list[str] = []
+    units = [(f"u{i}", f"p{i}") for i in range(6)]
+    pool.map("step", _LoggingJob(log), units, lambda key, result: log.append(f"store {key}={result}"))
+    assert log == [entry for i in range(6) for entry in (f"run p{i}", f"store u{i}=P{i}")]
+    assert pool.units_run == 6
+    log.clear()
+    pool.map("step", _BatchJob(log), units, lambda key, result: log.append(f"store {key}"))
+    assert log == ["batch 4", "store u0", "store u1", "store u2", "store u3", "batch 2", "store u4", "store u5"]

@@ -130,7 +130,10 @@ class UnitPool:
                     self._drop_job(digest)
                 return
         for chunk in chunks:
-            for (key, _), result in zip(chunk, run_job(job, [p for _, p in chunk])):
+            # a job that batches across units (``run_batch``) runs a chunk at once; any other runs
+            # and stores one unit at a time, so progress and the checkpoint follow each unit
+            results = run_job(job, [p for _, p in chunk]) if hasattr(job, "run_batch") else (job.run(p) for _, p in chunk)
+            for (key, _), result in zip(chunk, results):
                 self.units_run += 1
                 on_result(key, result)
 
