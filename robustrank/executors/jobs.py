@@ -23,10 +23,11 @@ import json
 import os
 import pickle
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["WORKER_DEVICE_ENV", "JobRegistry", "cached_job", "dumps_job", "load_job", "run_job", "worker_ranker"]
+__all__ = ["WORKER_DEVICE_ENV", "JobRegistry", "cached_job", "dumps_job", "iter_job", "load_job", "run_job", "worker_ranker"]
 
 WORKER_DEVICE_ENV = "ROBUSTRANK_WORKER_DEVICE"
 """Set in a worker that was given one GPU: the device its rankers use instead of the config's."""
@@ -124,8 +125,16 @@ def load_job(digest: str, source: Any) -> Any:
     return job
 
 
+def iter_job(job: Any, payloads: list[Any]) -> Iterator[Any]:
+    """Results of ``job`` on unit payloads, in order: all at once from ``run_batch`` when the job
+    batches across units, else one unit at a time, each computed only when asked for."""
+    if hasattr(job, "run_batch"):
+        yield from job.run_batch(payloads)
+    else:
+        for p in payloads:
+            yield job.run(p)
+
+
 def run_job(job: Any, payloads: list[Any]) -> list[Any]:
     """Run ``job`` on a batch of unit payloads (``run_batch`` when the job has one)."""
-    if hasattr(job, "run_batch"):
-        return list(job.run_batch(payloads))
-    return [job.run(p) for p in payloads]
+    return list(iter_job(job, payloads))

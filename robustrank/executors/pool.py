@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from robustrank.config.executor import ExecutorConfig
-from robustrank.executors.jobs import WORKER_DEVICE_ENV, JobRegistry, cached_job, dumps_job, load_job, run_job
+from robustrank.executors.jobs import WORKER_DEVICE_ENV, JobRegistry, cached_job, dumps_job, iter_job, load_job, run_job
 from robustrank.gpus import detect_gpus, uses_gpu, worker_device, worker_visible_devices
 from robustrank.sharedcache import enter_worker, worker_setting
 
@@ -130,10 +130,8 @@ class UnitPool:
                     self._drop_job(digest)
                 return
         for chunk in chunks:
-            # a job that batches across units (``run_batch``) runs a chunk at once; any other runs
-            # and stores one unit at a time, so progress and the checkpoint follow each unit
-            results = run_job(job, [p for _, p in chunk]) if hasattr(job, "run_batch") else (job.run(p) for _, p in chunk)
-            for (key, _), result in zip(chunk, results):
+            # lazily: a job without run_batch is stored unit by unit, so progress and checkpoint follow each unit
+            for (key, _), result in zip(chunk, iter_job(job, [p for _, p in chunk])):
                 self.units_run += 1
                 on_result(key, result)
 
