@@ -202,8 +202,6 @@ def train_distilled_ranker(
         folder.mkdir(parents=True, exist_ok=True)
         was_training = model.training
         model.eval()
-        if checkpoint_activations:  # a training-time setting: not saved with the model
-            model.gradient_checkpointing_disable()
         model.save_pretrained(folder, safe_serialization=True)
         tok.save_pretrained(folder)
         if bi:
@@ -225,8 +223,6 @@ def train_distilled_ranker(
         }, indent=2))
         if was_training:
             model.train()
-        if checkpoint_activations:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
     want = set(checkpoints)
     losses: list[float] = []
