@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             rows[spec]["audit_wall_s"] = wall
             content = {"metrics": results["metrics"], "tasks": _stable(results["tasks"])}
             reference = reference or content
-            diffs, derived = _split(_compare(reference, content)[0])
-            worst = _compare(reference, content)[1]
+            all_diffs, worst = _compare(reference, content)
+            diffs, derived = _split(all_diffs)
             identical[spec] = content == reference
             same_discrete[spec] = (not diffs, worst)
             if diffs:
